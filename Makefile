@@ -1,0 +1,139 @@
+# serverlab — build every stage into bin/, run the tests, grade, bench.
+#
+#   make                 all stages (bin/stage01 … bin/stage12, bin/stage11-client)
+#   make stage07         one stage
+#   make SAN=1           the same, built with AddressSanitizer + UBSan
+#   make run [STAGE=…]   build and start a stage on port 8080 serving html/
+#   make test            unit tests + every bats suite; last line "N passed, N failed"
+#   make grade STAGE=stage07 SERVER=path/to/binary
+#   make diff A=stage06 B=stage07
+#   make bench [QUICK=1] [STAGES="…"]   make c10k   make fuzz   make lint   make valgrind
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+           -Icommon -MMD -MP
+LDLIBS  += -pthread
+
+ifeq ($(SAN),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+OBJ     := bin/obj-san
+else
+OBJ     := bin/obj
+endif
+
+# A stage is stages/stageNN_name.c, or a folder stages/stageNN_name/ whose
+# client*.c files make bin/stageNN-client, shared*.c go into both programs,
+# and every other .c file makes bin/stageNN.
+STAGE_FILES := $(sort $(wildcard stages/stage[0-9][0-9]_*.c))
+STAGE_DIRS  := $(sort $(patsubst %/,%,$(dir $(wildcard stages/stage[0-9][0-9]_*/*.c))))
+stage_id     = $(firstword $(subst _, ,$(notdir $(1))))
+STAGES      := $(sort $(foreach s,$(STAGE_FILES) $(STAGE_DIRS),$(call stage_id,$(s))))
+
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(OBJ)/%.o)
+COMMON_LIB := $(OBJ)/libcommon.a
+
+# Helper programs for tests and the bench: tests/tools/x.c and bench/x.c -> bin/x
+TOOL_SRC := $(wildcard tests/tools/*.c bench/*.c)
+TOOLS    := $(foreach t,$(TOOL_SRC),bin/$(basename $(notdir $(t))))
+
+# Unit tests: tests/unit/test_x.c -> bin/test_x
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNITS    := $(UNIT_SRC:tests/unit/%.c=bin/%)
+
+CLIENTS := $(foreach d,$(STAGE_DIRS),$(if $(wildcard $(d)/client*.c),bin/$(call stage_id,$(d))-client))
+
+.PHONY: all $(STAGES) tools units clean run test grade diff bench bench-deps bench-notes \
+        c10k fuzz lint valgrind deps
+all: $(STAGES:%=bin/%) $(CLIENTS) tools units
+
+tools: $(TOOLS)
+units: $(UNITS)
+
+# The sanitizer and the plain build share bin/; relink when the flags change.
+$(OBJ)/.flags: FORCE
+	@mkdir -p $(@D)
+	@echo '$(CC) $(CFLAGS) $(LDFLAGS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS) $(LDFLAGS)' > $@
+FORCE:
+
+$(OBJ)/%.o: %.c $(OBJ)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(COMMON_LIB): $(COMMON_OBJ)
+	$(AR) rcs $@ $^
+
+# One rule set per stage, generated from what exists in stages/.
+define single_file_stage
+$(call stage_id,$(1)): bin/$(call stage_id,$(1))
+bin/$(call stage_id,$(1)): $(OBJ)/$(1:.c=.o) $(COMMON_LIB)
+	$$(CC) $$(LDFLAGS) $$^ -o $$@ $$(LDLIBS)
+endef
+define folder_stage
+$(call stage_id,$(1)): bin/$(call stage_id,$(1)) $(if $(wildcard $(1)/client*.c),bin/$(call stage_id,$(1))-client)
+bin/$(call stage_id,$(1)): $(patsubst %.c,$(OBJ)/%.o,$(filter-out $(1)/client%,$(wildcard $(1)/*.c))) $(COMMON_LIB)
+	$$(CC) $$(LDFLAGS) $$^ -o $$@ $$(LDLIBS)
+bin/$(call stage_id,$(1))-client: $(patsubst %.c,$(OBJ)/%.o,$(wildcard $(1)/client*.c $(1)/shared*.c)) $(COMMON_LIB)
+	$$(CC) $$(LDFLAGS) $$^ -o $$@ $$(LDLIBS)
+endef
+$(foreach s,$(STAGE_FILES),$(eval $(call single_file_stage,$(s))))
+$(foreach d,$(STAGE_DIRS),$(eval $(call folder_stage,$(d))))
+
+define tool_program
+bin/$(basename $(notdir $(1))): $(OBJ)/$(1:.c=.o) $(COMMON_LIB)
+	$$(CC) $$(LDFLAGS) $$^ -o $$@ $$(LDLIBS)
+endef
+$(foreach t,$(TOOL_SRC),$(eval $(call tool_program,$(t))))
+
+bin/test_%: $(OBJ)/tests/unit/test_%.o $(COMMON_LIB)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+clean:
+	rm -rf bin
+
+# --- running -----------------------------------------------------------------
+STAGE ?= $(lastword $(filter-out stage11,$(STAGES)))
+PORT  ?= 8080
+run: bin/$(STAGE)
+	bin/$(STAGE) -p $(PORT) -r html
+
+diff:
+	@test -n "$(A)" -a -n "$(B)" || { echo "usage: make diff A=stage06 B=stage07"; exit 2; }
+	@diff -u --color=auto $(firstword $(wildcard stages/$(A)_*.c stages/$(A)_*/*.c)) \
+	                      $(firstword $(wildcard stages/$(B)_*.c stages/$(B)_*/*.c)) || true
+
+# --- tests, grading, measuring (each is a script you can read) ------------------
+deps:
+	@tests/deps.sh bats curl
+
+test: all deps
+	@tests/run.sh
+
+grade: deps
+	@test -n "$(STAGE)" || { echo "usage: make grade STAGE=stage07 SERVER=path/to/binary"; exit 2; }
+	@$(if $(SERVER),,$(MAKE) --no-print-directory $(STAGE) &&) tests/grade.sh $(STAGE) $(SERVER)
+
+bench: all
+	@bench/run.sh
+
+bench-deps:
+	@tests/deps.sh wrk nginx-light
+
+bench-notes:
+	@bench/notes.sh
+
+c10k: all
+	@bench/c10k.sh
+
+fuzz:
+	@tests/fuzz/run.sh
+
+lint:
+	@tests/lint.sh
+
+valgrind: all
+	@tests/valgrind.sh
+
+-include $(shell find bin -name '*.d' 2>/dev/null)
