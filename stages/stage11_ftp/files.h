@@ -1,0 +1,63 @@
+/* files.h — the FTP root: the only door between a client's file names and
+ * the file system (the FTP counterpart of common/path.c).
+ *
+ * A session works with *virtual* paths: "/" is the root, "/pub/a.txt" a file
+ * under it.  A client's name becomes a virtual path lexically, and only
+ * names that cannot escape get that far: no "..", no control characters
+ * (NUL, CR, LF, ...), no hidden ".name" segments.  Then the real path is
+ * resolved with realpath() and must still lie under the root, which catches
+ * a symlink pointing outside.  Only regular files are read or written.
+ */
+#ifndef STAGE11_FILES_H
+#define STAGE11_FILES_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <sys/stat.h>
+
+/* Join cwd (a virtual path) and a client's name (absolute "/x" or relative
+ * "x/y", len bytes, may contain NUL) into out, a clean virtual path: "/" or
+ * "/a/b".  Returns 0, or -1 when the name is refused. */
+int vpath_join(const char *cwd, const char *name, size_t len, char *out, size_t cap);
+
+/* The last segment of a virtual path ("" for "/"). */
+const char *vpath_base(const char *vpath);
+
+/* 1 if vpath is a directory inside the root, else 0. */
+int root_is_dir(const char *root, const char *vpath);
+
+/* Open a regular file inside the root for reading and fstat it into st.
+ * Returns the descriptor, or -1 (missing, outside, not a regular file,
+ * unreadable). */
+int root_open_file(const char *root, const char *vpath, struct stat *st);
+
+/* The listing of a directory (or of a single file) inside the root, as the
+ * text LIST sends ("ls -l" lines) or NLST sends (names only), CRLF-ended.
+ * Hidden names and anything but regular files and directories are left out.
+ * Returns a malloc'd buffer (*len bytes) to free(), or NULL. */
+char *root_listing(const char *root, const char *vpath, int names_only, size_t *len);
+
+/* An upload in progress: data goes to `tmp`, a hidden file created next to
+ * `final`, and becomes `final` by one rename() only when it is complete. */
+struct upload {
+    int fd;
+    char tmp[PATH_MAX];
+    char final[PATH_MAX];
+};
+
+/* Create the temporary file for vpath.  Returns 0, or -1 (the name or its
+ * directory refused, the target is not a regular file, no permission). */
+int upload_begin(const char *root, const char *vpath, struct upload *up);
+
+/* The data is complete: flush it to disk and rename it into place.
+ * Returns 0, or -1 (and the temporary file is gone). */
+int upload_commit(struct upload *up);
+
+/* The transfer failed: remove the temporary file; `final` is untouched. */
+void upload_abort(struct upload *up);
+
+/* For a SIGTERM handler: remove the temporary file of the upload in
+ * progress, if any.  Async-signal-safe. */
+void upload_discard_in_signal(void);
+
+#endif
