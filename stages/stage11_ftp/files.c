@@ -11,67 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ---- names ------------------------------------------------------------ */
-
-/* Control characters have no business in a file name: CR and LF would let
- * a name inject a second command or reply line, and NUL would cut the name
- * short once it reaches the C library ("secret.txt\0.jpg"). */
-static int has_control_char(const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7f)
-            return 1;
-    }
-    return 0;
-}
-
-int vpath_join(const char *cwd, const char *name, size_t len, char *out, size_t cap)
-{
-    if (len == 0 || has_control_char(name, len))
-        return -1;
-
-    /* Built as "/seg/seg" with n bytes so far; "" stands for the root. */
-    size_t n = 0;
-    if (name[0] != '/' && strcmp(cwd, "/") != 0) {
-        n = strlen(cwd);
-        if (n >= cap)
-            return -1;
-        memcpy(out, cwd, n);
-    }
-
-    const char *p = name, *end = name + len;
-    while (p < end) {
-        const char *slash = memchr(p, '/', (size_t)(end - p));
-        const char *seg_end = slash ? slash : end;
-        size_t seg = (size_t)(seg_end - p);
-        if (seg == 0 || (seg == 1 && p[0] == '.')) {
-            /* "a//b" and "a/./b" are just "a/b" */
-        } else if (p[0] == '.') {
-            /* ".." would climb out; ".hidden" is not ours to show (our own
-             * upload temporaries are named ".stor-*").  No interpretation,
-             * no exceptions: the only way up is CDUP. */
-            return -1;
-        } else {
-            if (n + 1 + seg + 1 > cap)
-                return -1;
-            out[n++] = '/';
-            memcpy(out + n, p, seg);
-            n += seg;
-        }
-        p = slash ? slash + 1 : end;
-    }
-    if (n == 0)
-        out[n++] = '/';
-    out[n] = '\0';
-    return 0;
-}
-
-const char *vpath_base(const char *vpath)
-{
-    return strrchr(vpath, '/') + 1;
-}
-
 /* ---- from a virtual path to a real one -------------------------------- */
 
 static int is_under(const char *root, const char *real)

@@ -15,13 +15,7 @@
 #include <stddef.h>
 #include <sys/stat.h>
 
-/* Join cwd (a virtual path) and a client's name (absolute "/x" or relative
- * "x/y", len bytes, may contain NUL) into out, a clean virtual path: "/" or
- * "/a/b".  Returns 0, or -1 when the name is refused. */
-int vpath_join(const char *cwd, const char *name, size_t len, char *out, size_t cap);
-
-/* The last segment of a virtual path ("" for "/"). */
-const char *vpath_base(const char *vpath);
+#include "command.h"
 
 /* 1 if vpath is a directory inside the root, else 0. */
 int root_is_dir(const char *root, const char *vpath);

@@ -1,30 +1,677 @@
-/* stage11 — fork-per-client FTP server (being written: listens, greets, says goodbye). */
+/* stage11 — a fork-per-client FTP server (RFC 959 subset, passive mode).
+ *
+ * Model: the stage 03 model (one process per client) for a protocol with
+ * state.  An FTP session is a conversation: log in, change directory, ask
+ * for a data port, then transfer.  A forked child holds all of that in its
+ * own variables (its cwd, its pending data port) and simply blocks on its
+ * one client; the parent only accepts, forks and reaps.
+ *
+ * What changed since the HTTP stages: two connections per client.  Commands
+ * and replies travel as CRLF lines on the *control* connection; every
+ * listing or file travels on a fresh *data* connection that the client opens
+ * to a port the server names (PASV/EPSV: "passive" mode), and the end of the
+ * data is simply the data connection's close.  That is how FTP frames a
+ * transfer of any content without an end marker (see NOTES.md, stage11).
+ *
+ * What breaks it: a process per session (the stage 03 cost), one data
+ * connection per transfer (a handshake each time), cleartext passwords, and
+ * stream-mode framing by close cannot tell a finished upload from a client
+ * that died cleanly (we refuse to commit when the control connection has
+ * gone too).  Stage 12 is where the scale problems are taken on.
+ *
+ * Reading order: main() (accept loop, fork, reaping), serve_session() (the
+ * command loop), the command table, then the handlers.  Names and files:
+ * shared_command.c (parsing, lexical name checks), files.c (the root).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "command.h"
+#include "files.h"
+#include "io.h"
+#include "line.h"
 #include "net.h"
 #include "options.h"
 
+enum {
+    MAX_LINE = 1024,          /* longest command line we accept */
+    MAX_SESSIONS = 256,       /* concurrent children; more get "421" */
+    DATA_ACCEPT_SECONDS = 15, /* how long a passive port waits for the client */
+};
+
+struct config {
+    struct server_options opt;
+    long idle_seconds;        /* -t: a silent control connection is closed */
+};
+
+/* ====================================================================== */
+/* The parent: accept, fork, reap                                          */
+/* ====================================================================== */
+
+/* Live children, so that SIGTERM can be passed on to them.  Only main adds
+ * (with SIGCHLD blocked); only the SIGCHLD handler removes. */
+static volatile pid_t children[MAX_SESSIONS];
+
+static void on_sigchld(int sig)
+{
+    (void)sig;
+    int saved = errno; /* waitpid may change errno under the interrupted code */
+    pid_t pid;
+    while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+        for (int i = 0; i < MAX_SESSIONS; i++)
+            if (children[i] == pid)
+                children[i] = 0;
+    errno = saved;
+}
+
+static int free_slot(void)
+{
+    for (int i = 0; i < MAX_SESSIONS; i++)
+        if (children[i] == 0)
+            return i;
+    return -1;
+}
+
+static void block_signals(sigset_t *old)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigprocmask(SIG_BLOCK, &set, old);
+}
+
+static void serve_session(int ctrl, const struct config *cfg);
+static void become_session_process(void);
+
+/* Fork a child for one control connection. */
+static void spawn_session(int listen_fd, int conn, const struct config *cfg)
+{
+    sigset_t old;
+    block_signals(&old); /* no SIGCHLD for a pid not yet in the table */
+    int slot = free_slot();
+    if (slot < 0) {
+        static const char busy[] = "421 Too many sessions, try later.\r\n";
+        if (write(conn, busy, sizeof busy - 1) < 0) { /* best effort */ }
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        return;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(listen_fd); /* the child serves one client, never accepts */
+        become_session_process();
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        serve_session(conn, cfg);
+        _exit(0);
+    }
+    if (pid < 0)
+        perror("stage11: fork");
+    else
+        children[slot] = pid;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+/* SIGTERM: pass it on to every session, then wait for them all. */
+static void end_sessions(void)
+{
+    sigset_t old;
+    block_signals(&old);
+    for (int i = 0; i < MAX_SESSIONS; i++)
+        if (children[i] > 0)
+            kill(children[i], SIGTERM);
+    struct sigaction sa = { .sa_handler = SIG_DFL };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGCHLD, &sa, NULL); /* from here on we reap them ourselves */
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+        ;
+}
+
+static int on_option(int letter, const char *arg, void *ctx)
+{
+    struct config *cfg = ctx;
+    (void)letter;
+    return parse_number(arg, 1, 86400, 't', &cfg->idle_seconds);
+}
+
 int main(int argc, char **argv)
 {
-    struct server_options opt = SERVER_OPTIONS_DEFAULTS("stage11");
-    opt.port = 2121;
-    opt.docroot = "ftproot";
-    parse_options(argc, argv, &opt, NULL);
-    install_signal_handlers();
-    int lfd = open_listener(&opt, 64, 0);
-    announce_ready(&opt, lfd, "ftp", "root");
+    struct config cfg = { .opt = SERVER_OPTIONS_DEFAULTS("stage11"), .idle_seconds = 300 };
+    cfg.opt.port = 2121;
+    cfg.opt.docroot = "ftproot";
+    struct stage_options extra = {
+        "t:", "  -t SECONDS  close a silent control connection (default 300)\n", on_option, &cfg
+    };
+    parse_options(argc, argv, &cfg.opt, &extra);
+
+    install_signal_handlers(); /* SIGPIPE ignored; SIGTERM/SIGINT set stop_requested */
+    struct sigaction sa = { .sa_handler = on_sigchld, .sa_flags = SA_RESTART | SA_NOCLDSTOP };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGCHLD, &sa, NULL);
+
+    int listen_fd = open_listener(&cfg.opt, 64, 0);
+    announce_ready(&cfg.opt, listen_fd, "ftp", "root");
+
     while (!stop_requested) {
-        int c = accept(lfd, NULL, NULL);
-        if (c < 0)
+        int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        if (conn < 0) {
+            if (errno != EINTR && errno != ECONNABORTED)
+                perror("stage11: accept");
+            if (errno == EMFILE || errno == ENFILE)
+                sleep(1); /* out of descriptors: let sessions end first */
             continue;
-        static const char bye[] = "421 Not ready yet.\r\n";
-        if (write(c, bye, sizeof bye - 1) < 0)
-            perror("write");
-        close(c);
+        }
+        spawn_session(listen_fd, conn, &cfg);
+        close(conn); /* the child has its own copy; ours would keep it open */
     }
-    close(lfd);
+    close(listen_fd);
+    end_sessions();
     return 0;
+}
+
+/* ====================================================================== */
+/* The child: one session                                                  */
+/* ====================================================================== */
+
+static void on_session_stop(int sig)
+{
+    (void)sig;
+    upload_discard_in_signal(); /* an unfinished upload must not stay behind */
+    _exit(0);
+}
+
+/* A session dies at once on SIGTERM/SIGINT (the parent's flag would only be
+ * seen between commands) and has no children of its own to reap. */
+static void become_session_process(void)
+{
+    struct sigaction sa = { .sa_handler = on_session_stop };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGCHLD, &sa, NULL);
+}
+
+struct session {
+    int ctrl;                    /* control connection */
+    struct line_reader in;
+    const struct config *cfg;
+    const char *root;            /* the real path of the root */
+    char cwd[PATH_MAX];          /* virtual: "/" or "/a/b" */
+    int user_given, logged_in;
+    int pasv_fd;                 /* passive listening socket, or -1 */
+    struct sockaddr_in peer;     /* the client, for checking data connections */
+    char verb[5];                /* the command being answered, for -v */
+};
+
+/* Send one reply line: "CODE text\r\n". */
+static int reply(struct session *s, int code, const char *fmt, ...)
+{
+    char line[PATH_MAX + 64];
+    int n = snprintf(line, sizeof line, "%d ", code);
+    va_list ap;
+    va_start(ap, fmt);
+    n += vsnprintf(line + n, sizeof line - (size_t)n - 2, fmt, ap);
+    va_end(ap);
+    if (n > (int)sizeof line - 3)
+        n = (int)sizeof line - 3;
+    if (s->cfg->opt.verbose)
+        fprintf(stderr, "stage11[%d] %s %s: %.*s\n", (int)getpid(), inet_ntoa(s->peer.sin_addr),
+                s->verb, n, line);
+    line[n++] = '\r';
+    line[n++] = '\n';
+    return write_all(s->ctrl, line, (size_t)n);
+}
+
+/* Each handler gets the argument (arg_len bytes, possibly with NULs) and
+ * returns 0 to go on or -1 to end the session. */
+typedef int handler(struct session *s, const char *arg, size_t arg_len);
+
+static handler cmd_user, cmd_pass, cmd_quit, cmd_syst, cmd_feat, cmd_noop, cmd_opts,
+    cmd_pwd, cmd_cwd, cmd_cdup, cmd_type, cmd_pasv, cmd_epsv, cmd_list, cmd_nlst, cmd_retr,
+    cmd_stor, cmd_size, cmd_mdtm;
+
+static const struct {
+    const char *verb;
+    handler *run;
+    int before_login; /* allowed before PASS */
+} commands[] = {
+    { "USER", cmd_user, 1 }, { "PASS", cmd_pass, 1 }, { "QUIT", cmd_quit, 1 },
+    { "SYST", cmd_syst, 1 }, { "FEAT", cmd_feat, 1 }, { "NOOP", cmd_noop, 1 },
+    { "OPTS", cmd_opts, 1 },
+    { "PWD", cmd_pwd, 0 },   { "XPWD", cmd_pwd, 0 },  { "CWD", cmd_cwd, 0 },
+    { "CDUP", cmd_cdup, 0 }, { "TYPE", cmd_type, 0 }, { "PASV", cmd_pasv, 0 },
+    { "EPSV", cmd_epsv, 0 }, { "LIST", cmd_list, 0 }, { "NLST", cmd_nlst, 0 },
+    { "RETR", cmd_retr, 0 }, { "STOR", cmd_stor, 0 }, { "SIZE", cmd_size, 0 },
+    { "MDTM", cmd_mdtm, 0 },
+};
+
+/* One command line: find the verb in the table and run its handler. */
+static int dispatch(struct session *s, const char *line, size_t len)
+{
+    struct command_line cmd;
+    if (parse_command(line, len, &cmd) < 0) {
+        strcpy(s->verb, "?");
+        return reply(s, 500, "Syntax error, command unrecognized.");
+    }
+    memcpy(s->verb, cmd.verb, sizeof s->verb);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(cmd.verb, commands[i].verb) != 0)
+            continue;
+        if (!s->logged_in && !commands[i].before_login)
+            return reply(s, 530, "Please log in with USER and PASS.");
+        return commands[i].run(s, cmd.arg, cmd.arg_len);
+    }
+    return reply(s, 502, "Command not implemented.");
+}
+
+static void serve_session(int ctrl, const struct config *cfg)
+{
+    struct session s = { .ctrl = ctrl, .cfg = cfg, .root = cfg->opt.docroot_real,
+                         .cwd = "/", .pasv_fd = -1, .verb = "-" };
+    socklen_t len = sizeof s.peer;
+    if (getpeername(ctrl, (struct sockaddr *)&s.peer, &len) < 0)
+        return;
+    line_reader_init(&s.in, ctrl);
+
+    /* The idle timeout: a read that waits longer fails with EAGAIN. */
+    struct timeval tv = { .tv_sec = cfg->idle_seconds };
+    if (setsockopt(ctrl, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0 ||
+        setsockopt(ctrl, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0)
+        return;
+
+    if (reply(&s, 220, "stage11 FTP server ready.") < 0)
+        return;
+    for (;;) {
+        char line[MAX_LINE + 1];
+        ssize_t n = read_line(&s.in, line, sizeof line);
+        if (n == LINE_TOO_LONG) {
+            /* Where the next command starts is unknown: stop here. */
+            reply(&s, 500, "Line too long.");
+            break;
+        }
+        if (n == LINE_ERROR && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            reply(&s, 421, "Idle timeout, closing control connection.");
+            break;
+        }
+        if (n < 0) /* the client left, or the connection broke */
+            break;
+        if (dispatch(&s, line, (size_t)n) < 0)
+            break;
+    }
+    if (s.pasv_fd >= 0)
+        close(s.pasv_fd);
+    close(ctrl);
+}
+
+/* ---- login and small talk ----------------------------------------------- */
+
+static int cmd_user(struct session *s, const char *arg, size_t arg_len)
+{
+    if (arg_len == 0)
+        return reply(s, 501, "USER needs a name.");
+    s->user_given = 1;
+    s->logged_in = 0;
+    return reply(s, 331, "Any password will do.");
+}
+
+/* Every user is anonymous: this server only shares a directory. */
+static int cmd_pass(struct session *s, const char *arg, size_t arg_len)
+{
+    if (!s->user_given)
+        return reply(s, 503, "Send USER first.");
+    s->logged_in = 1;
+    return reply(s, 230, "Logged in.");
+}
+
+static int cmd_quit(struct session *s, const char *arg, size_t arg_len)
+{
+    reply(s, 221, "Goodbye.");
+    return -1;
+}
+
+static int cmd_syst(struct session *s, const char *arg, size_t arg_len)
+{
+    return reply(s, 215, "UNIX Type: L8");
+}
+
+/* A multi-line reply: "211-" opens it, lines starting with a space are its
+ * body, "211 " closes it (RFC 959 4.2, RFC 2389). */
+static int cmd_feat(struct session *s, const char *arg, size_t arg_len)
+{
+    static const char feat[] = "211-Features:\r\n EPSV\r\n PASV\r\n SIZE\r\n MDTM\r\n UTF8\r\n";
+    if (write_all(s->ctrl, feat, sizeof feat - 1) < 0)
+        return -1;
+    return reply(s, 211, "End");
+}
+
+static int cmd_noop(struct session *s, const char *arg, size_t arg_len)
+{
+    return reply(s, 200, "OK.");
+}
+
+/* "OPTS UTF8 ON": names are passed through as bytes, so UTF-8 just works. */
+static int cmd_opts(struct session *s, const char *arg, size_t arg_len)
+{
+    if (arg_len == 7 && strncasecmp(arg, "UTF8 ON", 7) == 0)
+        return reply(s, 200, "UTF8 mode on.");
+    return reply(s, 501, "Option not understood.");
+}
+
+static int cmd_type(struct session *s, const char *arg, size_t arg_len)
+{
+    /* A and I are both sent byte for byte: the files are already in the
+     * "ASCII" form a Unix client wants. */
+    if (strcasecmp(arg, "I") == 0 || strcasecmp(arg, "A") == 0 ||
+        strcasecmp(arg, "A N") == 0 || strcasecmp(arg, "L 8") == 0)
+        return reply(s, 200, "Type set to %c.", arg[0] == 'A' || arg[0] == 'a' ? 'A' : 'I');
+    return reply(s, 504, "Type not supported.");
+}
+
+/* ---- the working directory ---------------------------------------------- */
+
+static int cmd_pwd(struct session *s, const char *arg, size_t arg_len)
+{
+    /* In a 257 reply the path is quoted and an inner '"' is doubled. */
+    char quoted[2 * PATH_MAX];
+    size_t n = 0;
+    for (const char *p = s->cwd; *p && n < sizeof quoted - 2; p++) {
+        if (*p == '"')
+            quoted[n++] = '"';
+        quoted[n++] = *p;
+    }
+    quoted[n] = '\0';
+    return reply(s, 257, "\"%s\" is the current directory.", quoted);
+}
+
+static int cmd_cwd(struct session *s, const char *arg, size_t arg_len)
+{
+    char v[PATH_MAX];
+    if (vpath_join(s->cwd, arg, arg_len, v, sizeof v) < 0 || !root_is_dir(s->root, v))
+        return reply(s, 550, "No such directory.");
+    strcpy(s->cwd, v);
+    return reply(s, 250, "Directory changed to %s.", v);
+}
+
+static int cmd_cdup(struct session *s, const char *arg, size_t arg_len)
+{
+    char *last = strrchr(s->cwd, '/');
+    if (last == s->cwd)
+        s->cwd[1] = '\0'; /* "/a" -> "/", and "/" stays "/" */
+    else
+        *last = '\0';
+    return reply(s, 250, "Directory changed to %s.", s->cwd);
+}
+
+/* ---- passive mode: the data connection ------------------------------------ */
+
+/* Open a listening socket on an ephemeral port of the address the client
+ * reached us on, for exactly one data connection.  Returns the port or -1. */
+static int open_passive(struct session *s)
+{
+    if (s->pasv_fd >= 0)
+        close(s->pasv_fd); /* a second PASV replaces the first */
+    s->pasv_fd = -1;
+
+    struct sockaddr_in here;
+    socklen_t len = sizeof here;
+    if (getsockname(s->ctrl, (struct sockaddr *)&here, &len) < 0)
+        return -1;
+    here.sin_port = 0; /* the kernel picks a free port */
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (bind(fd, (struct sockaddr *)&here, sizeof here) < 0 || listen(fd, 1) < 0) {
+        close(fd);
+        return -1;
+    }
+    s->pasv_fd = fd;
+    return bound_port(fd);
+}
+
+static int cmd_pasv(struct session *s, const char *arg, size_t arg_len)
+{
+    int port = open_passive(s);
+    if (port < 0)
+        return reply(s, 425, "Cannot open a passive port.");
+    struct sockaddr_in here;
+    socklen_t len = sizeof here;
+    getsockname(s->pasv_fd, (struct sockaddr *)&here, &len);
+    unsigned char *a = (unsigned char *)&here.sin_addr.s_addr; /* network order */
+    return reply(s, 227, "Entering Passive Mode (%u,%u,%u,%u,%d,%d).", a[0], a[1], a[2], a[3],
+                 port >> 8, port & 0xff);
+}
+
+/* EPSV names only the port: the address is the one the client already
+ * talks to, which is also what makes it work through NAT (RFC 2428). */
+static int cmd_epsv(struct session *s, const char *arg, size_t arg_len)
+{
+    int port = open_passive(s);
+    if (port < 0)
+        return reply(s, 425, "Cannot open a passive port.");
+    return reply(s, 229, "Entering Extended Passive Mode (|||%d|).", port);
+}
+
+/* Wait (bounded) for the client's data connection on the passive port.
+ * Only a connection from the control connection's peer address is taken:
+ * anyone else who finds the port is turned away ("port theft").  The
+ * passive socket is closed either way: one port, one transfer. */
+static int accept_data(struct session *s)
+{
+    int pasv = s->pasv_fd;
+    s->pasv_fd = -1;
+    if (pasv < 0)
+        return -1;
+    time_t deadline = time(NULL) + DATA_ACCEPT_SECONDS;
+    int data = -1;
+    while (data < 0 && time(NULL) < deadline) {
+        struct pollfd p = { .fd = pasv, .events = POLLIN };
+        int r = poll(&p, 1, 1000);
+        if (r < 0 && errno != EINTR)
+            break;
+        if (r <= 0)
+            continue;
+        struct sockaddr_in from;
+        socklen_t len = sizeof from;
+        int fd = accept4(pasv, (struct sockaddr *)&from, &len, SOCK_CLOEXEC);
+        if (fd < 0)
+            continue;
+        if (from.sin_addr.s_addr != s->peer.sin_addr.s_addr) {
+            close(fd);
+            continue;
+        }
+        data = fd;
+    }
+    close(pasv);
+    if (data >= 0) {
+        /* A data connection that stalls for the idle time is given up. */
+        struct timeval tv = { .tv_sec = s->cfg->idle_seconds };
+        setsockopt(data, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        setsockopt(data, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    }
+    return data;
+}
+
+/* The 150 reply, then the data connection; on failure the 425 is sent. */
+static int open_data(struct session *s, const char *what)
+{
+    if (s->pasv_fd < 0) {
+        reply(s, 425, "Use PASV or EPSV first.");
+        return -1;
+    }
+    if (reply(s, 150, "Opening data connection for %s.", what) < 0)
+        return -1;
+    int data = accept_data(s);
+    if (data < 0)
+        reply(s, 425, "No data connection.");
+    return data;
+}
+
+/* ---- listings ------------------------------------------------------------ */
+
+/* Clients send "LIST -la" out of habit: ls options are not names. */
+static void skip_ls_options(const char **arg, size_t *arg_len)
+{
+    while (*arg_len > 0 && (*arg)[0] == '-') {
+        const char *space = memchr(*arg, ' ', *arg_len);
+        size_t skip = space ? (size_t)(space - *arg) + 1 : *arg_len;
+        *arg += skip;
+        *arg_len -= skip;
+    }
+}
+
+static int send_listing(struct session *s, const char *arg, size_t arg_len, int names_only)
+{
+    skip_ls_options(&arg, &arg_len);
+    char v[PATH_MAX];
+    if (arg_len == 0)
+        strcpy(v, s->cwd);
+    else if (vpath_join(s->cwd, arg, arg_len, v, sizeof v) < 0)
+        return reply(s, 550, "No such file or directory.");
+
+    /* The listing is made before the data connection is opened, so that a
+     * missing directory gets a plain 550. */
+    size_t len;
+    char *text = root_listing(s->root, v, names_only, &len);
+    if (text == NULL)
+        return reply(s, 550, "No such file or directory.");
+    int data = open_data(s, "the listing");
+    if (data < 0) {
+        free(text);
+        return 0;
+    }
+    int ok = write_all(data, text, len) == 0;
+    free(text);
+    close(data); /* the close is the end of the listing */
+    return ok ? reply(s, 226, "Listing sent.") : reply(s, 426, "Listing aborted.");
+}
+
+static int cmd_list(struct session *s, const char *arg, size_t arg_len)
+{
+    return send_listing(s, arg, arg_len, 0);
+}
+
+static int cmd_nlst(struct session *s, const char *arg, size_t arg_len)
+{
+    return send_listing(s, arg, arg_len, 1);
+}
+
+/* ---- files ------------------------------------------------------------------ */
+
+/* Open a client's name as a regular file inside the root, or -1. */
+static int open_named(struct session *s, const char *arg, size_t arg_len, struct stat *st)
+{
+    char v[PATH_MAX];
+    if (vpath_join(s->cwd, arg, arg_len, v, sizeof v) < 0)
+        return -1;
+    return root_open_file(s->root, v, st);
+}
+
+static int cmd_size(struct session *s, const char *arg, size_t arg_len)
+{
+    struct stat st;
+    int fd = open_named(s, arg, arg_len, &st);
+    if (fd < 0)
+        return reply(s, 550, "No such file.");
+    close(fd);
+    return reply(s, 213, "%lld", (long long)st.st_size);
+}
+
+static int cmd_mdtm(struct session *s, const char *arg, size_t arg_len)
+{
+    struct stat st;
+    struct tm tm;
+    char when[32];
+    int fd = open_named(s, arg, arg_len, &st);
+    if (fd < 0)
+        return reply(s, 550, "No such file.");
+    close(fd);
+    if (gmtime_r(&st.st_mtime, &tm) == NULL || strftime(when, sizeof when, "%Y%m%d%H%M%S", &tm) == 0)
+        return reply(s, 550, "No time for that file.");
+    return reply(s, 213, "%s", when);
+}
+
+static int cmd_retr(struct session *s, const char *arg, size_t arg_len)
+{
+    struct stat st;
+    int fd = open_named(s, arg, arg_len, &st);
+    if (fd < 0)
+        return reply(s, 550, "No such file.");
+    char what[64];
+    snprintf(what, sizeof what, "a file (%lld bytes)", (long long)st.st_size);
+    int data = open_data(s, what);
+    if (data < 0) {
+        close(fd);
+        return 0;
+    }
+    /* sendfile streams from the page cache: never the whole file in memory. */
+    int ok = send_file_all(data, fd, 0, st.st_size) == 0;
+    close(fd);
+    close(data); /* the close is the end of the file */
+    return ok ? reply(s, 226, "Transfer complete.") : reply(s, 426, "Transfer aborted.");
+}
+
+/* Has the client closed (or reset) the control connection?  Used after an
+ * upload's data connection ended: a client that died (killed, crashed)
+ * closes both, and its half file must not be taken for a whole one. */
+static int control_gone(struct session *s)
+{
+    struct pollfd p = { .fd = s->ctrl, .events = POLLIN | POLLRDHUP };
+    return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+/* Copy the data connection into the upload's temporary file until the
+ * client closes it.  Returns 0 at a clean end, -1 on error or timeout. */
+static int receive_upload(int data, int fd)
+{
+    char buf[64 * 1024];
+    for (;;) {
+        ssize_t n = read(data, buf, sizeof buf);
+        if (n == 0)
+            return 0; /* the client's close: the whole file has arrived */
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1; /* reset, or EAGAIN after the idle timeout */
+        }
+        if (write_all(fd, buf, (size_t)n) < 0)
+            return -1;
+    }
+}
+
+static int cmd_stor(struct session *s, const char *arg, size_t arg_len)
+{
+    char v[PATH_MAX];
+    struct upload up;
+    if (vpath_join(s->cwd, arg, arg_len, v, sizeof v) < 0 || strcmp(v, "/") == 0)
+        return reply(s, 553, "File name not allowed.");
+    if (upload_begin(s->root, v, &up) < 0)
+        return reply(s, 553, "Cannot store that file.");
+    int data = open_data(s, "the upload");
+    if (data < 0) {
+        upload_abort(&up);
+        return 0;
+    }
+    int ok = receive_upload(data, up.fd) == 0 && !control_gone(s);
+    close(data);
+    if (!ok) {
+        upload_abort(&up); /* an existing file of that name is untouched */
+        return reply(s, 426, "Transfer aborted, nothing stored.");
+    }
+    if (upload_commit(&up) < 0)
+        return reply(s, 451, "Could not store the file.");
+    return reply(s, 226, "Transfer complete.");
 }
