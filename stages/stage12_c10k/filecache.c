@@ -1,0 +1,190 @@
+/* filecache.c — the open-file cache; see filecache.h. */
+#include "filecache.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "path.h"
+#include "response.h"
+
+static const char *docroot;
+static struct cached_file *table[FILECACHE_SLOTS];
+
+void filecache_init(const char *docroot_real)
+{
+    docroot = docroot_real;
+}
+
+static size_t hash(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;           /* FNV-1a: short, and good enough for paths */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h % FILECACHE_SLOTS;
+}
+
+void filecache_put(struct cached_file *f)
+{
+    if (--f->refs > 0)
+        return;
+    if (f->fd >= 0)
+        close(f->fd);
+    free(f->body);
+    free(f);
+}
+
+/* Read the whole small file: its bytes then leave with the head in one writev. */
+static int load_body(struct cached_file *f, int fd)
+{
+    f->body = malloc(f->size > 0 ? (size_t)f->size : 1);
+    if (f->body == NULL)
+        return -1;
+    off_t done = 0;
+    while (done < f->size) {
+        ssize_t n = pread(fd, f->body + done, (size_t)(f->size - done), done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;                  /* an error, or the file shrank meanwhile */
+        done += n;
+    }
+    return 0;
+}
+
+/* The 200 heads, built once by common/response.c; only Date changes later. */
+static int make_heads(struct cached_file *f, const char *mime)
+{
+    for (int ka = 0; ka <= 1; ka++) {
+        f->head_len[ka] = http_format_head(f->head[ka], sizeof f->head[ka], 200, mime,
+                                           f->size, ka, NULL);
+        const char *d = f->head_len[ka] ? memmem(f->head[ka], f->head_len[ka], "\r\nDate: ", 8)
+                                        : NULL;
+        if (d == NULL || (size_t)(d + 8 - f->head[ka]) + 29 > f->head_len[ka])
+            return -1;
+        f->date_at[ka] = (size_t)(d + 8 - f->head[ka]);
+    }
+    return 0;
+}
+
+/* A new entry from a freshly resolved file (takes over its descriptor). */
+static struct cached_file *make_entry(const char *key, size_t key_len,
+                                      struct resolved_file *r, const struct stat *st,
+                                      long long now_ms)
+{
+    struct cached_file *f = calloc(1, sizeof *f);
+    if (f == NULL) {
+        close(r->fd);
+        return NULL;
+    }
+    f->refs = 1;
+    f->fd = r->fd;
+    f->size = st->st_size;
+    f->dev = st->st_dev;
+    f->ino = st->st_ino;
+    f->mtime = st->st_mtim;
+    f->checked_ms = now_ms;
+    memcpy(f->key, key, key_len);
+    f->key_len = key_len;
+    if (f->size <= FILECACHE_SMALL) {
+        if (load_body(f, f->fd) < 0) {
+            filecache_put(f);
+            return NULL;
+        }
+        close(f->fd);                   /* the bytes are here: the descriptor is not needed */
+        f->fd = -1;
+    }
+    if (make_heads(f, r->mime) < 0) {
+        filecache_put(f);
+        return NULL;
+    }
+    return f;
+}
+
+static int same_file(const struct cached_file *f, const struct stat *st)
+{
+    return f->dev == st->st_dev && f->ino == st->st_ino && f->size == st->st_size &&
+           f->mtime.tv_sec == st->st_mtim.tv_sec && f->mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+struct cached_file *filecache_get(const char *target, size_t target_len, long long now_ms)
+{
+    size_t key_len = 0;                 /* the path: query and fragment are ignored */
+    while (key_len < target_len && target[key_len] != '?' && target[key_len] != '#')
+        key_len++;
+    if (key_len > FILECACHE_KEY_MAX)
+        return NULL;
+
+    struct cached_file **slot = &table[hash(target, key_len)];
+    struct cached_file *f = *slot;
+    int hit = f != NULL && f->key_len == key_len && memcmp(f->key, target, key_len) == 0;
+    if (hit && now_ms - f->checked_ms < FILECACHE_RECHECK_MS) {
+        f->refs++;                      /* the fast path: no system call at all */
+        return f;
+    }
+
+    /* A miss, or an entry due for its check: resolve the path again, with
+     * every safety check of the first time. */
+    struct resolved_file r;
+    resolve_file(docroot, target, key_len, &r);
+    struct stat st;
+    if (r.status == 200 && fstat(r.fd, &st) < 0) {
+        close(r.fd);
+        r.fd = -1;
+        r.status = 500;
+    }
+    if (hit && r.status == 200 && same_file(f, &st)) {
+        close(r.fd);
+        f->checked_ms = now_ms;
+        f->refs++;
+        return f;
+    }
+    if (hit) {                          /* changed, gone or now refused: forget it */
+        *slot = NULL;
+        filecache_put(f);
+    }
+    if (r.status != 200) {
+        if (r.fd >= 0)
+            close(r.fd);
+        return NULL;
+    }
+    struct cached_file *fresh = make_entry(target, key_len, &r, &st, now_ms);
+    if (fresh == NULL)
+        return NULL;
+    if (*slot != NULL)                  /* another path in the same slot: evict it */
+        filecache_put(*slot);
+    *slot = fresh;
+    fresh->refs++;
+    return fresh;
+}
+
+size_t filecache_head(const struct cached_file *f, int keep_alive, const char *date, char *out)
+{
+    int ka = keep_alive ? 1 : 0;
+    memcpy(out, f->head[ka], f->head_len[ka]);
+    memcpy(out + f->date_at[ka], date, 29);
+    return f->head_len[ka];
+}
+
+const char *http_date_cached(time_t now_sec)
+{
+    static char date[30];
+    static time_t formatted_for = -1;
+    if (now_sec != formatted_for) {
+        http_date(date);
+        formatted_for = now_sec;
+    }
+    return date;
+}
+
+void filecache_clear(void)
+{
+    for (size_t i = 0; i < FILECACHE_SLOTS; i++)
+        if (table[i] != NULL) {
+            filecache_put(table[i]);
+            table[i] = NULL;
+        }
+}

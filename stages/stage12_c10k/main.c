@@ -1,0 +1,294 @@
+/* stage12 — C10K: every core, raised limits, timeouts, and a cheap connection.
+ *
+ * Model: a master process and -w N worker processes (default: one per CPU).
+ * Each worker is stage 10 — one thread, one epoll instance, edge-triggered,
+ * never blocking — with its own listening socket: SO_REUSEPORT lets N
+ * sockets bind the same port, and the kernel spreads new connections over
+ * them by a hash of the 4-tuple.  No lock, no shared accept queue, no
+ * thundering herd.  (-e instead shares one listener and registers it with
+ * EPOLLEXCLUSIVE, so that one worker, not all, wakes per connection; NOTES.md
+ * compares the two.)  The master only starts, supervises and stops workers.
+ *
+ * What changed since stage10, and where:
+ *   main.c       workers and their listeners; RLIMIT_NOFILE raised to the hard
+ *                limit; the listen backlog from net.core.somaxconn; TCP_NODELAY
+ *                set once on the listener (accepted sockets inherit it); the
+ *                connection cap -c shared by all workers; a master that
+ *                restarts a dead worker and turns SIGTERM into a bounded stop.
+ *   worker.c     the tuned connection: ~130 bytes while idle, buffers only while
+ *                a request is in progress, no malloc per request, one writev()
+ *                per small reply, sendfile() for large ones, 408 for unfinished
+ *                requests, EMFILE handled with a reserve descriptor, the
+ *                graceful stop (in-flight replies finish, at most 5 s).
+ *   timer.c      a timing wheel: O(1) deadlines for idle and slow clients.
+ *   filecache.c  open descriptors, small files' bytes and ready response heads,
+ *                at most one second stale; the Date string once per second.
+ *
+ * What still limits it: the kernel.  Every packet crosses the system-call
+ * boundary, the TCP stack and its locks; at millions of connections (C10M)
+ * servers bypass the kernel's network stack altogether (DPDK, io_uring and
+ * friends shrink the crossings).  See NOTES.md, "stage12".
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "filecache.h"
+#include "net.h"
+#include "options.h"
+#include "worker.h"
+
+#define MAX_WORKERS 64
+#define STOP_GRACE_MS 7000      /* workers drain for 5 s; then they are killed */
+
+static struct server_options opt = SERVER_OPTIONS_DEFAULTS("stage12");
+static long nworkers, idle_seconds = 60, max_conns, exclusive;
+
+struct shared_counts {          /* in memory shared with the workers */
+    atomic_long open_conns;
+    long per_worker[MAX_WORKERS];
+};
+
+static struct shared_counts *counts;
+static int listeners[MAX_WORKERS];
+static int nlisteners;
+static pid_t worker_pid[MAX_WORKERS];
+static long long worker_started[MAX_WORKERS];
+static pid_t master_pid;
+
+static int on_option(int letter, const char *arg, void *ctx)
+{
+    (void)ctx;
+    switch (letter) {
+    case 'w': return parse_number(arg, 1, MAX_WORKERS, 'w', &nworkers);
+    case 't': return parse_number(arg, 1, 86400, 't', &idle_seconds);
+    case 'c': return parse_number(arg, 1, 100000000, 'c', &max_conns);
+    case 'e': exclusive = 1; return 0;
+    default:  return -1;
+    }
+}
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- limits ----------------------------------------------------------------- */
+
+/* Each connection is a descriptor, and the soft RLIMIT_NOFILE is often 1024.
+ * An unprivileged process may raise its soft limit up to the hard limit
+ * (which root sets: limits.conf, systemd's LimitNOFILE=, ulimit -Hn). */
+static long raise_fd_limit(long *was)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+        perror("stage12: getrlimit");
+        exit(2);
+    }
+    *was = (long)rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+        perror("stage12: setrlimit");
+        return *was;
+    }
+    return (long)rl.rlim_cur;
+}
+
+/* listen(fd, n) silently caps n at net.core.somaxconn; ask for all of it, so
+ * a burst of connections waits in the queue instead of being dropped. */
+static int listen_backlog(void)
+{
+    FILE *f = fopen("/proc/sys/net/core/somaxconn", "r");
+    int n = 0;
+    if (f != NULL) {
+        if (fscanf(f, "%d", &n) != 1)
+            n = 0;
+        fclose(f);
+    }
+    return n > 0 ? n : SOMAXCONN;
+}
+
+static int open_fast_listener(int backlog, int reuseport)
+{
+    int fd = open_listener(&opt, backlog, LISTEN_NONBLOCK | (reuseport ? LISTEN_REUSEPORT : 0));
+    /* Replies leave whole (one writev, or MSG_MORE + sendfile), so Nagle's
+     * algorithm could only delay them.  Set on the listener, the option is
+     * inherited by every accepted socket: no setsockopt() per connection. */
+    int one = 1;
+    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0)
+        perror("stage12: TCP_NODELAY");
+    return fd;
+}
+
+/* ---- workers --------------------------------------------------------------------- */
+
+static void spawn_worker(int i)
+{
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("stage12: fork");
+        return;
+    }
+    if (pid > 0) {
+        worker_pid[i] = pid;
+        worker_started[i] = mono_ms();
+        return;
+    }
+    /* The worker.  Should the master die (even by SIGKILL), the kernel sends
+     * us SIGTERM, so no worker outlives it. */
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != master_pid)
+        _exit(0);
+    int mine = exclusive ? listeners[0] : listeners[i];
+    for (int j = 0; j < nlisteners; j++)
+        if (listeners[j] != mine)
+            close(listeners[j]);
+    counts->per_worker[i] = 0;
+    struct worker_config wc = {
+        .opt = &opt, .listen_fd = mine, .exclusive = (int)exclusive,
+        .idle_ms = (int)(idle_seconds * 1000), .max_conns = max_conns,
+        .open_conns = &counts->open_conns, .my_conns = &counts->per_worker[i],
+    };
+    exit(worker_run(&wc));
+}
+
+static int alive_workers(void)
+{
+    int n = 0;
+    for (int i = 0; i < nworkers; i++)
+        n += worker_pid[i] > 0;
+    return n;
+}
+
+static void signal_workers(int sig)
+{
+    for (int i = 0; i < nworkers; i++)
+        if (worker_pid[i] > 0)
+            kill(worker_pid[i], sig);
+}
+
+/* Collect dead workers (no zombies); while running, replace them. */
+static void reap_workers(int stopping)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (int i = 0; i < nworkers; i++) {
+            if (worker_pid[i] != pid)
+                continue;
+            worker_pid[i] = 0;
+            /* Its connections died with it: take them off the shared count. */
+            atomic_fetch_sub(&counts->open_conns, counts->per_worker[i]);
+            counts->per_worker[i] = 0;
+            if (stopping)
+                break;
+            fprintf(stderr, "stage12: worker %d died (status %d): restarting it\n", (int)pid,
+                    status);
+            if (mono_ms() - worker_started[i] < 1000)
+                sleep(1);               /* dying at once: don't fork in a tight loop */
+            spawn_worker(i);            /* its listener (kept by the master) is waiting */
+        }
+    }
+}
+
+/* The master sleeps in sigtimedwait(): SIGCHLD means a worker died, SIGTERM
+ * or SIGINT mean stop.  The signals stay blocked, so none is missed between
+ * two waits. */
+static void supervise(const sigset_t *signals)
+{
+    int stopping = 0;
+    long long give_up = 0;
+    for (;;) {
+        struct timespec tick = { 0, 100 * 1000 * 1000 };
+        int sig = sigtimedwait(signals, NULL, stopping ? &tick : NULL);
+        if ((sig == SIGTERM || sig == SIGINT) && !stopping) {
+            stopping = 1;
+            give_up = mono_ms() + STOP_GRACE_MS;
+            for (int i = 0; i < nlisteners; i++)
+                close(listeners[i]);    /* stop accepting: the workers close theirs too */
+            signal_workers(SIGTERM);
+        }
+        reap_workers(stopping);
+        if (stopping && alive_workers() == 0)
+            return;
+        if (stopping && mono_ms() > give_up)
+            signal_workers(SIGKILL);    /* a worker that ignores the deadline */
+    }
+}
+
+int main(int argc, char **argv)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    nworkers = ncpu < 1 ? 1 : ncpu > MAX_WORKERS ? MAX_WORKERS : ncpu;
+    struct stage_options extra = {
+        "w:t:c:e",
+        "  -w N        worker processes (default: number of CPUs)\n"
+        "  -t SECONDS  idle keep-alive and unfinished-request timeout (default 60)\n"
+        "  -c MAX      connection cap, all workers together (default: from the fd limit)\n"
+        "  -e          one listener shared with EPOLLEXCLUSIVE instead of SO_REUSEPORT\n",
+        on_option, NULL,
+    };
+    parse_options(argc, argv, &opt, &extra);
+    install_signal_handlers();          /* SIGPIPE ignored, in the workers too */
+    master_pid = getpid();
+
+    sigset_t signals;                   /* blocked before fork: inherited by the workers */
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &signals, NULL);
+
+    long soft_was;
+    long nofile = raise_fd_limit(&soft_was);
+    /* Each worker is its own process with its own descriptor table; keep
+     * some for the file cache, the epoll instance, the reserve and stdio. */
+    long per_worker = nofile > 2 * (FILECACHE_SLOTS + 64) ? nofile - FILECACHE_SLOTS - 64
+                                                         : nofile / 2;
+    if (max_conns == 0)
+        max_conns = per_worker * nworkers;
+    int backlog = listen_backlog();
+
+    counts = mmap(NULL, sizeof *counts, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (counts == MAP_FAILED) {
+        perror("stage12: mmap");
+        return 1;
+    }
+    atomic_init(&counts->open_conns, 0);
+
+    /* The first listener may get an ephemeral port (-p 0); the others must
+     * bind that same port, which SO_REUSEPORT allows. */
+    nlisteners = exclusive ? 1 : (int)nworkers;
+    for (int i = 0; i < nlisteners; i++) {
+        listeners[i] = open_fast_listener(backlog, !exclusive);
+        opt.port = bound_port(listeners[0]);
+    }
+
+    fprintf(stderr,
+            "stage12: fd limit %ld (soft limit raised from %ld to the hard limit), "
+            "listen backlog %d, %ld worker%s (%s), at most %ld connections, idle timeout %ld s\n",
+            nofile, soft_was, backlog, nworkers, nworkers == 1 ? "" : "s",
+            exclusive ? "one listener, EPOLLEXCLUSIVE" : "SO_REUSEPORT listener each",
+            max_conns, idle_seconds);
+    for (int i = 0; i < nworkers; i++)
+        spawn_worker(i);
+    /* The listeners queue connections already: ready even before the
+     * workers reach epoll_wait(). */
+    announce_ready(&opt, listeners[0], "http", "docroot");
+    supervise(&signals);
+    munmap(counts, sizeof *counts);
+    return 0;
+}
