@@ -47,7 +47,7 @@
 #define MAX_EVENTS   512
 #define LINGER_MS    1000   /* how long a closing connection may still send */
 #define DRAIN_MS     5000   /* how long SIGTERM waits for in-flight replies */
-#define POOL_KEEP    256    /* free buffers kept for reuse; more are freed */
+#define POOL_KEEP    64     /* free buffers kept for reuse; more are freed */
 
 #define KEEP_GOING   (-1)
 enum want { WANT_READ, WANT_WRITE, WANT_CLOSE };

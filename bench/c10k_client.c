@@ -1,0 +1,377 @@
+/* c10k_client — open N keep-alive connections, hold them, and time a sample.
+ *
+ *   c10k_client -p PORT [-a ADDR] [-n CONNS] [-s SECONDS] [-k SAMPLE] [-u PATH]
+ *
+ * Phase 1: open CONNS connections (at most MAX_CONNECTING handshakes in
+ * flight, so as not to overrun the listen queue) and make one request on
+ * each, proving the server really serves it, not just that the kernel
+ * completed a handshake.  Then print "holding N connections".
+ * Phase 2: for SECONDS seconds keep them all open; every second SAMPLE of
+ * them (taken in turn) make a request and the time to the whole reply is
+ * recorded.  A connection closed by the server, a reset, a bad or late
+ * reply: each is a failure.
+ * Finally print connections held, failures by kind, and the sample's latency
+ * percentiles.  Exit status 0 only when every connection was held and
+ * nothing failed; 1 otherwise; 2 for bad usage or a local limit.
+ *
+ * One thread, one epoll instance, nonblocking sockets: the same technique as
+ * the server, so the client is not the bottleneck it measures.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CONNECTING 256
+#define HEAD_MAX 2048
+#define REPLY_TIMEOUT_MS 5000
+#define CONNECT_PHASE_MS 60000
+
+enum cstate { FREE, CONNECTING, WAITING, HELD, DEAD };
+enum failure { F_CONNECT, F_CLOSED, F_BAD, F_TIMEOUT, F_KINDS };
+static const char *failure_name[F_KINDS] = { "connect", "closed by server", "bad reply",
+                                             "timeout" };
+
+struct client {
+    int fd;
+    enum cstate state;
+    long long sent_ns;          /* when the pending request went out */
+    int sampled;                /* the pending request is a timed one */
+    size_t head_len;            /* reply head bytes so far */
+    long long body_left;        /* -1 until the head is complete */
+    char head[HEAD_MAX];
+};
+
+static struct sockaddr_in server;
+static struct client *clients;
+static long nclients, sample = 100, seconds = 20;
+static const char *path = "/";
+static char request[512];
+static size_t request_len;
+static int ep;
+static long failures[F_KINDS], held, connecting;
+static long long *latencies;
+static long nlat, maxlat;
+
+static long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void fail(struct client *c, enum failure why)
+{
+    if (c->state == HELD)
+        held--;
+    if (c->state == CONNECTING)
+        connecting--;
+    failures[why]++;
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    c->state = DEAD;
+}
+
+static void start_connect(struct client *c)
+{
+    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c->fd < 0) {
+        fprintf(stderr, "c10k_client: socket: %s\n", strerror(errno));
+        c->state = CONNECTING;
+        fail(c, F_CONNECT);
+        return;
+    }
+    c->state = CONNECTING;
+    connecting++;
+    if (connect(c->fd, (struct sockaddr *)&server, sizeof server) < 0 && errno != EINPROGRESS) {
+        fail(c, F_CONNECT);
+        return;
+    }
+    struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c };
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) < 0)
+        fail(c, F_CONNECT);
+}
+
+static void send_request(struct client *c, int sampled)
+{
+    c->head_len = 0;
+    c->body_left = -1;
+    c->sampled = sampled;
+    c->sent_ns = now_ns();
+    /* A request is tiny: it fits an empty socket buffer in one send. */
+    ssize_t n = send(c->fd, request, request_len, MSG_NOSIGNAL);
+    if (n != (ssize_t)request_len) {
+        fail(c, F_CLOSED);
+        return;
+    }
+    if (c->state == HELD)
+        held--;
+    c->state = WAITING;
+}
+
+/* The head is complete in c->head[0..end): check it, learn the body length. */
+static int parse_head(struct client *c, size_t end)
+{
+    if (end < 12 || memcmp(c->head, "HTTP/1.1 200", 12) != 0)
+        return -1;
+    const char *p = c->head;
+    const char *stop = c->head + end;
+    c->body_left = -1;
+    while (p < stop) {
+        const char *nl = memchr(p, '\n', (size_t)(stop - p));
+        if (nl == NULL)
+            break;
+        if ((size_t)(nl - p) > 15 && strncasecmp(p, "Content-Length:", 15) == 0)
+            c->body_left = atoll(p + 15);
+        if ((size_t)(nl - p) > 11 && strncasecmp(p, "Connection:", 11) == 0 &&
+            strstr(p, "close") != NULL && strstr(p, "close") < nl)
+            return -1;                  /* the server would not keep it: not held */
+        p = nl + 1;
+    }
+    return c->body_left >= 0 ? 0 : -1;
+}
+
+static void reply_done(struct client *c)
+{
+    if (c->sampled) {
+        long long us = (now_ns() - c->sent_ns) / 1000;
+        latencies[nlat++] = us;
+        if (us > maxlat)
+            maxlat = us;
+    }
+    c->state = HELD;
+    held++;
+}
+
+static void on_readable(struct client *c)
+{
+    static char buf[65536];
+    for (;;) {
+        ssize_t n = read(c->fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (n <= 0) {
+            fail(c, F_CLOSED);          /* EOF or reset: the server let go of it */
+            return;
+        }
+        if (c->state != WAITING) {
+            fail(c, F_BAD);             /* bytes nobody asked for */
+            return;
+        }
+        size_t used = 0;
+        if (c->body_left < 0) {         /* still in the head */
+            size_t take = (size_t)n < HEAD_MAX - c->head_len ? (size_t)n : HEAD_MAX - c->head_len;
+            memcpy(c->head + c->head_len, buf, take);
+            size_t old = c->head_len;
+            c->head_len += take;
+            char *end = memmem(c->head, c->head_len, "\r\n\r\n", 4);
+            if (end == NULL) {
+                if (c->head_len == HEAD_MAX)
+                    fail(c, F_BAD);
+                continue;
+            }
+            size_t head_end = (size_t)(end + 4 - c->head);
+            if (parse_head(c, head_end) < 0) {
+                fail(c, F_BAD);
+                return;
+            }
+            used = head_end - old;
+        }
+        long long rest = (long long)((size_t)n - used);
+        if (rest > c->body_left) {
+            fail(c, F_BAD);
+            return;
+        }
+        c->body_left -= rest;
+        if (c->body_left == 0)
+            reply_done(c);
+    }
+}
+
+static void on_event(struct client *c, uint32_t events)
+{
+    if (c->state == CONNECTING) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+            return;
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0) {
+            fail(c, F_CONNECT);
+            return;
+        }
+        connecting--;
+        c->state = HELD;                /* briefly: send_request moves it on */
+        held++;
+        send_request(c, 0);
+        return;
+    }
+    if (c->state == WAITING || c->state == HELD)
+        if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+            on_readable(c);
+}
+
+static void pump(int timeout_ms)
+{
+    struct epoll_event events[512];
+    int n = epoll_wait(ep, events, 512, timeout_ms);
+    for (int i = 0; i < n; i++)
+        on_event(events[i].data.ptr, events[i].events);
+}
+
+/* Replies overdue by more than REPLY_TIMEOUT_MS are failures. */
+static void check_timeouts(void)
+{
+    long long limit = now_ns() - (long long)REPLY_TIMEOUT_MS * 1000000;
+    for (long i = 0; i < nclients; i++)
+        if (clients[i].state == WAITING && clients[i].sent_ns < limit)
+            fail(&clients[i], F_TIMEOUT);
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: c10k_client -p PORT [-a ADDR] [-n CONNS] [-s SECONDS] [-k SAMPLE] "
+                    "[-u PATH]\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    const char *addr = "127.0.0.1";
+    long port = 0;
+    nclients = 1000;
+    int opt;
+    while ((opt = getopt(argc, argv, "a:p:n:s:k:u:")) != -1) {
+        switch (opt) {
+        case 'a': addr = optarg; break;
+        case 'p': port = atol(optarg); break;
+        case 'n': nclients = atol(optarg); break;
+        case 's': seconds = atol(optarg); break;
+        case 'k': sample = atol(optarg); break;
+        case 'u': path = optarg; break;
+        default: usage();
+        }
+    }
+    if (port <= 0 || port > 65535 || nclients <= 0 || seconds < 0 || sample < 0 ||
+        strlen(path) > 256 || optind != argc)
+        usage();
+    server.sin_family = AF_INET;
+    server.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, addr, &server.sin_addr) != 1)
+        usage();
+    request_len = (size_t)snprintf(request, sizeof request,
+                                   "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path, addr);
+
+    /* One descriptor per connection: raise our own limit first. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        if ((long)rl.rlim_cur < nclients + 16) {
+            fprintf(stderr, "c10k_client: fd limit %ld is too low for %ld connections "
+                            "(raise it: ulimit -n)\n", (long)rl.rlim_cur, nclients);
+            return 2;
+        }
+    }
+    clients = calloc((size_t)nclients, sizeof *clients);
+    latencies = calloc((size_t)(sample * (seconds + 1) + 1), sizeof *latencies);
+    ep = epoll_create1(EPOLL_CLOEXEC);
+    if (clients == NULL || latencies == NULL || ep < 0) {
+        perror("c10k_client");
+        return 2;
+    }
+
+    /* Phase 1: open them all, a bounded number of handshakes at a time. */
+    long long t0 = now_ns();
+    long next = 0;
+    for (;;) {
+        while (next < nclients && connecting < MAX_CONNECTING)
+            start_connect(&clients[next++]);
+        long busy = connecting;
+        for (long i = 0; i < nclients; i++)
+            busy += clients[i].state == WAITING;
+        if (next == nclients && busy == 0)
+            break;
+        if (now_ns() - t0 > (long long)CONNECT_PHASE_MS * 1000000) {
+            for (long i = 0; i < nclients; i++)
+                if (clients[i].state == CONNECTING || clients[i].state == WAITING)
+                    fail(&clients[i], F_TIMEOUT);
+            break;
+        }
+        pump(100);
+        check_timeouts();
+    }
+    printf("holding %ld connections (opened in %.1f s)\n", held, (now_ns() - t0) / 1e9);
+    fflush(stdout);
+
+    /* Phase 2: hold them; every second a sample of them asks again. */
+    long turn = 0;
+    long long end = now_ns() + seconds * 1000000000LL;
+    long long next_round = now_ns();
+    while (now_ns() < end) {
+        if (now_ns() >= next_round) {
+            for (long k = 0, tried = 0; k < sample && tried < nclients; tried++) {
+                struct client *c = &clients[turn++ % nclients];
+                if (c->state == HELD) {
+                    send_request(c, 1);
+                    k++;
+                }
+            }
+            next_round += 1000000000LL;
+        }
+        long long wait = (next_round < end ? next_round : end) - now_ns();
+        pump(wait > 0 ? (int)(wait / 1000000) + 1 : 0);
+        check_timeouts();
+    }
+    /* Let the last round's replies arrive. */
+    long long grace = now_ns() + (long long)REPLY_TIMEOUT_MS * 1000000;
+    for (;;) {
+        long waiting = 0;
+        for (long i = 0; i < nclients; i++)
+            waiting += clients[i].state == WAITING;
+        if (waiting == 0 || now_ns() > grace)
+            break;
+        pump(50);
+        check_timeouts();
+    }
+
+    long total_failures = 0;
+    for (int f = 0; f < F_KINDS; f++)
+        total_failures += failures[f];
+    qsort(latencies, (size_t)nlat, sizeof *latencies, cmp_ll);
+    printf("connections held: %ld of %ld\n", held, nclients);
+    printf("failures: %ld", total_failures);
+    for (int f = 0; f < F_KINDS; f++)
+        if (failures[f])
+            printf(" (%s %ld)", failure_name[f], failures[f]);
+    printf("\n");
+    if (nlat > 0)
+        printf("sampled requests: %ld, p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", nlat,
+               latencies[nlat / 2] / 1000.0, latencies[(nlat * 99) / 100] / 1000.0,
+               maxlat / 1000.0);
+    else
+        printf("sampled requests: 0\n");
+    for (long i = 0; i < nclients; i++)
+        if (clients[i].fd >= 0)
+            close(clients[i].fd);
+    free(clients);
+    free(latencies);
+    close(ep);
+    return total_failures == 0 && held == nclients ? 0 : 1;
+}
