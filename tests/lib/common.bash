@@ -147,8 +147,8 @@ start_server() {
         PORT=$(ready_port "$SERVER_LOG")
         [[ -n $PORT ]] && return 0
         if ! process_alive "$SERVER_PID"; then
-            wait "$SERVER_PID"
-            SERVER_STATUS=$?
+            SERVER_STATUS=0
+            wait "$SERVER_PID" || SERVER_STATUS=$?
             SERVER_PID=
             fail "server exited with status $SERVER_STATUS before its ready line; its stderr:" \
                 "$(cat "$SERVER_LOG")"
@@ -172,28 +172,30 @@ process_alive() {
     [[ -n $state && $state != Z && $state != X ]]
 }
 
-# stop_server: SIGTERM, wait up to STOP_TIMEOUT seconds, then SIGKILL.
+# stop_server [SIGNAL]: SIGTERM (or SIGNAL), wait up to STOP_TIMEOUT seconds,
+# then SIGKILL.
 # Sets SERVER_STATUS (the exit status; 128+9 after SIGKILL) and
 # SERVER_LEFTOVERS (descendants still running after the server itself
 # ended — they are killed too, but a check can complain about them).
 # Safe to call twice and when no server was started.
 stop_server() {
     SERVER_LEFTOVERS=
+    stop_helpers
     [[ -n ${SERVER_PID:-} ]] || return 0
-    local pid=$SERVER_PID descendants
+    local pid=$SERVER_PID sig=${1:-TERM} descendants
     SERVER_PID=
     descendants=$(descendant_pids "$pid")
-    kill -TERM "$pid" 2>/dev/null
+    kill -"$sig" "$pid" 2>/dev/null
     local deadline=$(($(now_ms) + STOP_TIMEOUT * 1000))
     while process_alive "$pid" && (($(now_ms) < deadline)); do
         sleep 0.02
     done
     if process_alive "$pid"; then
-        echo "server $pid ignored SIGTERM for ${STOP_TIMEOUT}s; sending SIGKILL" >&2
+        echo "server $pid ignored SIG$sig for ${STOP_TIMEOUT}s; sending SIGKILL" >&2
         kill -KILL "$pid" 2>/dev/null
     fi
-    wait "$pid" 2>/dev/null
-    SERVER_STATUS=$?
+    SERVER_STATUS=0
+    wait "$pid" 2>/dev/null || SERVER_STATUS=$?
     # Workers get a moment to follow their master out.
     local d left
     deadline=$(($(now_ms) + 2000))
@@ -207,6 +209,39 @@ stop_server() {
         fi
     done
     SERVER_LEFTOVERS=${left:-}
+    return 0
+}
+
+# spawn_helper CMD...: run a client (netpoke, curl) in the background, its
+# output to files, fd 3 closed (as for the server).  Its PID goes into
+# HELPER_PID and onto HELPER_PIDS, which stop_server ends.
+HELPER_PIDS=()
+spawn_helper() {
+    "$@" </dev/null >>"$BATS_TEST_TMPDIR/helper.out" 2>>"$BATS_TEST_TMPDIR/helper.err" 3>&- &
+    HELPER_PID=$!
+    HELPER_PIDS+=("$HELPER_PID")
+}
+
+# wait_helper PID SECONDS: wait (bounded) for a helper to finish; its exit
+# status, or 124 when it was still running and had to be killed.
+wait_helper() {
+    local rc=0
+    if wait_until "$2" eval '! process_alive '"$1"; then
+        wait "$1" 2>/dev/null || rc=$?
+        return "$rc"
+    fi
+    kill -KILL "$1" 2>/dev/null
+    wait "$1" 2>/dev/null || true
+    return 124
+}
+
+stop_helpers() {
+    local p
+    for p in "${HELPER_PIDS[@]}"; do
+        kill -KILL "$p" 2>/dev/null
+        wait "$p" 2>/dev/null || true
+    done
+    HELPER_PIDS=()
     return 0
 }
 
@@ -231,6 +266,16 @@ descendant_pids() {
         echo "$c"
         descendant_pids "$c"
     done
+}
+
+# Open descriptors of PID and all its descendants (workers, children).
+tree_fd_count() {
+    local total p
+    total=$(fd_count "$1")
+    for p in $(descendant_pids "$1"); do
+        total=$((total + $(fd_count "$p")))
+    done
+    echo "$total"
 }
 
 # Threads of PID.
@@ -264,10 +309,10 @@ http_get() {
     BODY="$BATS_TEST_TMPDIR/body"
     : > "$HEADERS"
     : > "$BODY"
+    CURL_STATUS=0
     HTTP_STATUS=$(curl -sS --path-as-is --max-time "$CURL_TIMEOUT" \
         -D "$HEADERS" -o "$BODY" -w '%{http_code}' "$@" \
-        "http://127.0.0.1:$PORT$path" 2>"$BATS_TEST_TMPDIR/curl.err")
-    CURL_STATUS=$?
+        "http://127.0.0.1:$PORT$path" 2>"$BATS_TEST_TMPDIR/curl.err") || CURL_STATUS=$?
     return 0
 }
 
@@ -300,13 +345,13 @@ raw_request() {
     shift
     REPLY="$BATS_TEST_TMPDIR/reply"
     : > "$REPLY"
+    NETPOKE_STATUS=0
     if [[ -x $NETPOKE ]]; then
-        "$NETPOKE" -t "$CURL_TIMEOUT" -o "$REPLY" "$@" "$PORT" "$bytes" 2>"$BATS_TEST_TMPDIR/netpoke.err"
-        NETPOKE_STATUS=$?
+        "$NETPOKE" -t "$CURL_TIMEOUT" -o "$REPLY" "$@" "$PORT" "$bytes" \
+            2>"$BATS_TEST_TMPDIR/netpoke.err" || NETPOKE_STATUS=$?
     else    # a fallback so the library works before bin/netpoke is built
         timeout "$CURL_TIMEOUT" bash -c 'exec 5<>/dev/tcp/127.0.0.1/$1 || exit 2
-            printf "%b" "$2" >&5; cat <&5' _ "$PORT" "$bytes" > "$REPLY"
-        NETPOKE_STATUS=$?
+            printf "%b" "$2" >&5; cat <&5' _ "$PORT" "$bytes" > "$REPLY" || NETPOKE_STATUS=$?
     fi
     REPLY_STATUS=$(reply_status "$REPLY")
     return 0
@@ -336,6 +381,86 @@ reply_count() {
 # The size of a file in bytes.
 file_size() {
     stat -c %s "$1"
+}
+
+# split_replies FILE: cut a stream of responses (keep-alive, pipelining) into
+# $BATS_TEST_TMPDIR/split.N.head and split.N.body, N = 1, 2, ..., framed by
+# Content-Length as a client must.  Sets REPLY_COUNT.  Not for HEAD replies.
+split_replies() {
+    local file=$1 size offset=0 n=0 blank len dir=$BATS_TEST_TMPDIR
+    size=$(file_size "$file")
+    rm -f "$dir"/split.*
+    while ((offset < size)); do
+        blank=$(tail -c +$((offset + 1)) "$file" | LC_ALL=C grep -obUa -m 1 $'^\r\{0,1\}$' |
+            head -n 1 | cut -d: -f1)
+        [[ -n $blank ]] || break
+        n=$((n + 1))
+        tail -c +$((offset + 1)) "$file" | head -c "$blank" | tr -d '\r' > "$dir/split.$n.head"
+        len=$(header Content-Length "$dir/split.$n.head") || len=0
+        # the blank line is "\r\n" (or a bare "\n")
+        if [[ $(tail -c +$((offset + blank + 1)) "$file" | head -c 1 | od -An -c | tr -d ' ') == '\r' ]]; then
+            offset=$((offset + blank + 2))
+        else
+            offset=$((offset + blank + 1))
+        fi
+        tail -c +$((offset + 1)) "$file" | head -c "$len" > "$dir/split.$n.body"
+        offset=$((offset + len))
+    done
+    REPLY_COUNT=$n
+}
+
+# --- assertions shared by the checks -------------------------------------------------
+
+# expect_status CODE: the last http_get got CODE.
+expect_status() {
+    [[ $HTTP_STATUS == "$1" ]] ||
+        fail "expected status $1, got '$HTTP_STATUS' (curl exit $CURL_STATUS: $(cat "$BATS_TEST_TMPDIR/curl.err" 2>/dev/null))" \
+            "$(cat "$HEADERS" 2>/dev/null)"
+}
+
+# expect_body_is FILE: the last http_get's body is byte-identical to FILE.
+expect_body_is() {
+    cmp -s "$BODY" "$1" || fail "body differs from $1 ($(file_size "$BODY") vs $(file_size "$1") bytes)"
+}
+
+# expect_reply CODE BYTES [netpoke options...]: send BYTES raw; the reply must
+# carry status CODE, say "Connection: close", be framed by a Content-Length
+# that matches its body, and the server must then close the connection
+# cleanly (a FIN within 3 s, not a reset that could destroy the reply).
+expect_reply() {
+    local code=$1 bytes=$2
+    shift 2
+    raw_request "$bytes" -i 3000 "$@"
+    [[ $REPLY_STATUS == "$code" ]] ||
+        fail "sent '$bytes': expected $code, got '${REPLY_STATUS}':" "$(head -c 300 "$REPLY")" || return 1
+    expect_closed_cleanly "$bytes" || return 1
+    expect_connection_close "$REPLY" "$bytes" || return 1
+    expect_framed "$REPLY" "$bytes"
+}
+
+expect_closed_cleanly() {
+    case $NETPOKE_STATUS in
+        0) return 0 ;;
+        4) fail "sent '$1': the server reset the connection (the reply may be lost)" ;;
+        6) fail "sent '$1': the server kept the connection open after replying" ;;
+        3) fail "sent '$1': no end of the reply within the time limit" ;;
+        *) fail "sent '$1': netpoke exited $NETPOKE_STATUS: $(cat "$BATS_TEST_TMPDIR/netpoke.err")" ;;
+    esac
+}
+
+expect_connection_close() {     # expect_connection_close REPLYFILE [what]
+    local conn
+    conn=$(reply_head "$1" | header Connection /dev/stdin) || conn=
+    [[ ${conn,,} == close ]] || fail "${2:+sent '$2': }expected 'Connection: close', got '$conn'"
+}
+
+# The body after the head is exactly Content-Length bytes (single reply).
+expect_framed() {
+    local len body
+    len=$(reply_head "$1" | header Content-Length /dev/stdin) ||
+        fail "${2:+sent '$2': }no Content-Length:" "$(reply_head "$1")" || return 1
+    body=$(reply_body "$1" | wc -c)
+    [[ $len == "$body" ]] || fail "${2:+sent '$2': }Content-Length $len but $body body bytes"
 }
 
 # --- the behaviours ---------------------------------------------------------------
