@@ -299,8 +299,11 @@ static void serve_session(int ctrl, const struct config *cfg)
         char line[MAX_LINE + 1];
         ssize_t n = read_line(&s.in, line, sizeof line);
         if (n == LINE_TOO_LONG) {
-            /* Where the next command starts is unknown: stop here. */
+            /* Where the next command starts is unknown: stop here.  The
+             * rest of the line is still unread, and closing over unread
+             * bytes sends a reset that can destroy our 500 in flight. */
             reply(&s, 500, "Line too long.");
+            lingering_close(ctrl, 1000);
             break;
         }
         if (n == LINE_ERROR && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -624,13 +627,22 @@ static int cmd_retr(struct session *s, const char *arg, size_t arg_len)
     return ok ? reply(s, 226, "Transfer complete.") : reply(s, 426, "Transfer aborted.");
 }
 
-/* Has the client closed (or reset) the control connection?  Used after an
- * upload's data connection ended: a client that died (killed, crashed)
- * closes both, and its half file must not be taken for a whole one. */
+/* Has the client closed (or reset) the control connection?  Asked after an
+ * upload's data connection ended.  In stream mode the data connection's
+ * close *is* the end of the file, so a client killed mid-upload looks just
+ * like one that finished: the kernel closes both of its sockets cleanly.
+ * The difference is that a real client keeps the control connection open
+ * to hear our 226.  A dying one closes it too, within moments of the data
+ * connection (not always before it: the kernel releases a dead process's
+ * sockets in no order we can rely on), hence a short wait.  Only the
+ * hangup wakes us: a command sent early (POLLIN) does not. */
 static int control_gone(struct session *s)
 {
-    struct pollfd p = { .fd = s->ctrl, .events = POLLIN | POLLRDHUP };
-    return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+    struct pollfd p = { .fd = s->ctrl, .events = POLLRDHUP };
+    int r;
+    while ((r = poll(&p, 1, 100)) < 0 && errno == EINTR)
+        ;
+    return r == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 /* Copy the data connection into the upload's temporary file until the
