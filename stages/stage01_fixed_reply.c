@@ -41,12 +41,12 @@ static const char page[] =
 /* Read until the request head is complete (or bad, or the client leaves).
  * Returns the head's length, 0 if the client left, HTTP_ERROR if it sent
  * something that is not a request head. */
-static long read_request(int fd, char *buf, size_t cap, size_t *have)
+static long read_request(int fd, char *buf, size_t cap, size_t *have,
+                         struct http_request *req)
 {
-    struct http_request req;
-    http_request_reset(&req);
+    http_request_reset(req);
     for (;;) {
-        long r = http_parse_request(&req, buf, *have);
+        long r = http_parse_request(req, buf, *have);
         if (r != HTTP_INCOMPLETE || *have == cap)
             return r == HTTP_INCOMPLETE ? HTTP_ERROR : r;
         ssize_t n = read(fd, buf + *have, cap - *have);
@@ -62,7 +62,8 @@ static void serve_client(int fd)
 {
     char buf[HTTP_MAX_HEAD + 1];
     size_t have = 0;
-    long head = read_request(fd, buf, sizeof buf, &have);
+    struct http_request req;
+    long head = read_request(fd, buf, sizeof buf, &have, &req);
     if (head == 0) {
         close(fd);
         return;
@@ -77,8 +78,8 @@ static void serve_client(int fd)
     }
     if (write_all(fd, reply, len) < 0 && errno != EPIPE && errno != ECONNRESET)
         perror("stage01: write");
-    if (opt.verbose)
-        fprintf(stderr, "request of %ld bytes answered with the fixed page\n", head);
+    struct http_reply logged = { .status = 200, .body_len = sizeof page - 1 };
+    http_log(&opt, head > 0 ? &req : NULL, &logged); /* with -v: "GET /path 200 177" */
 
     if (head == HTTP_ERROR || have > (size_t)head)
         lingering_close(fd, 1000); /* it may still be sending: don't reset it */
