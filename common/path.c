@@ -87,9 +87,11 @@ static int real_inside(const char *docroot_real, const char *path, char real[PAT
 /* The raw request path (before '?'), still percent-encoded, plus a slash. */
 static int redirect_location(const char *target, size_t target_len, char *loc, size_t cap)
 {
-    size_t n = strcspn(target, "?#");
-    if (n > target_len)
-        n = target_len;
+    /* target is not NUL-terminated (it points into the receive buffer):
+     * strcspn() would read past its end. */
+    size_t n = 0;
+    while (n < target_len && target[n] != '?' && target[n] != '#')
+        n++;
     if (n + 2 > cap)
         return 414;
     memcpy(loc, target, n);
