@@ -29,6 +29,7 @@
  * servers bypass the kernel's network stack altogether (DPDK, io_uring and
  * friends shrink the crossings).  See NOTES.md, "stage12".
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -120,6 +121,26 @@ static int listen_backlog(void)
         fclose(f);
     }
     return n > 0 ? n : SOMAXCONN;
+}
+
+/* SO_REUSEPORT has a catch: a second server of the same user may bind the
+ * same port too, and would silently share our connections.  So first make
+ * sure that nobody listens there: a plain bind (no SO_REUSEPORT) fails with
+ * EADDRINUSE if anyone does. */
+static void refuse_port_in_use(void)
+{
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)opt.port) };
+    if (opt.port == 0 || inet_pton(AF_INET, opt.bind_addr, &addr.sin_addr) != 1)
+        return;                         /* any free port; or open_listener() complains */
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
+        return;
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+        fprintf(stderr, "stage12: cannot bind %s:%d: %s\n", opt.bind_addr, opt.port, strerror(errno));
+        exit(2);
+    }
+    close(fd);
 }
 
 static int open_fast_listener(int backlog, int reuseport)
@@ -271,6 +292,8 @@ int main(int argc, char **argv)
 
     /* The first listener may get an ephemeral port (-p 0); the others must
      * bind that same port, which SO_REUSEPORT allows. */
+    if (!exclusive)
+        refuse_port_in_use();
     nlisteners = exclusive ? 1 : (int)nworkers;
     for (int i = 0; i < nlisteners; i++) {
         listeners[i] = open_fast_listener(backlog, !exclusive);

@@ -566,8 +566,10 @@ static void on_timeout(struct timer *t)
 
 /* ---- the graceful stop -------------------------------------------------------------- */
 
-/* SIGTERM: accept no more, close idle connections, let the replies in
- * flight finish (new ones say Connection: close), for at most DRAIN_MS. */
+/* SIGTERM: accept no more; close every connection that is not in the
+ * middle of a reply (idle, or with a request not yet complete: nothing is in
+ * flight for it); let the replies in flight finish, for at most DRAIN_MS,
+ * then close their connections too. */
 static void begin_drain(void)
 {
     draining = 1;
@@ -579,7 +581,7 @@ static void begin_drain(void)
     listen_fd = -1;
     for (struct conn *c = all_conns, *next; c != NULL; c = next) {
         next = c->next;
-        if (c->state == RECEIVING && (c->buf == NULL || c->buf->in_start == c->buf->in_end))
+        if (c->state == RECEIVING)
             conn_close(c);
     }
 }
