@@ -53,21 +53,21 @@ check_required_headers() {
                'GET /withindex HTTP/1.0\r\n\r\n' 'DELETE / HTTP/1.0\r\n\r\n' \
                'GET /../x HTTP/1.0\r\n\r\n' 'nonsense\r\n\r\n'; do
         raw_request "$req"
-        [[ -n $REPLY_STATUS ]] || fail "sent '$req': no status line" || return 1
+        [[ -n $REPLY_STATUS ]] || fail "sent '$(shorten "$req")': no status line" || return 1
         reply_head "$REPLY" > "$BATS_TEST_TMPDIR/req.head"
         for name in Content-Length Content-Type Date Server Connection; do
             value=$(header "$name" "$BATS_TEST_TMPDIR/req.head") ||
-                fail "sent '$req': no $name header:" "$(cat "$BATS_TEST_TMPDIR/req.head")" || return 1
-            [[ -n $value ]] || fail "sent '$req': empty $name" || return 1
+                fail "sent '$(shorten "$req")': no $name header:" "$(cat "$BATS_TEST_TMPDIR/req.head")" || return 1
+            [[ -n $value ]] || fail "sent '$(shorten "$req")': empty $name" || return 1
         done
         value=$(header Date "$BATS_TEST_TMPDIR/req.head" || true)
-        [[ $value =~ $date_re ]] || fail "sent '$req': Date '$value' is not an HTTP date" || return 1
+        [[ $value =~ $date_re ]] || fail "sent '$(shorten "$req")': Date '$value' is not an HTTP date" || return 1
         expect_framed "$REPLY" "$req" || return 1
         if [[ $REPLY_STATUS != 200 ]]; then  # error pages are small HTML
             [[ $(header Content-Type "$BATS_TEST_TMPDIR/req.head") == text/html* ]] ||
-                fail "sent '$req': error page is not text/html" || return 1
+                fail "sent '$(shorten "$req")': error page is not text/html" || return 1
             reply_body "$REPLY" | grep -qi '<html' ||
-                fail "sent '$req': error body is not an HTML page" || return 1
+                fail "sent '$(shorten "$req")': error body is not an HTML page" || return 1
         fi
     done
 }

@@ -34,6 +34,11 @@ fail() {
     return 1
 }
 
+# A long request shortened for a failure message.
+shorten() {
+    if ((${#1} > 100)); then echo "${1:0:60}...(${#1} bytes)...${1: -20}"; else echo "$1"; fi
+}
+
 # The sub-second clock, in milliseconds.
 now_ms() {
     local s=${EPOCHREALTIME/./}
@@ -432,7 +437,7 @@ expect_reply() {
     shift 2
     raw_request "$bytes" -i 3000 "$@"
     [[ $REPLY_STATUS == "$code" ]] ||
-        fail "sent '$bytes': expected $code, got '${REPLY_STATUS}':" "$(head -c 300 "$REPLY")" || return 1
+        fail "sent '$(shorten "$bytes")': expected $code, got '${REPLY_STATUS}':" "$(head -c 300 "$REPLY")" || return 1
     expect_closed_cleanly "$bytes" || return 1
     expect_connection_close "$REPLY" "$bytes" || return 1
     expect_framed "$REPLY" "$bytes"
@@ -441,26 +446,26 @@ expect_reply() {
 expect_closed_cleanly() {
     case $NETPOKE_STATUS in
         0) return 0 ;;
-        4) fail "sent '$1': the server reset the connection (the reply may be lost)" ;;
-        6) fail "sent '$1': the server kept the connection open after replying" ;;
-        3) fail "sent '$1': no end of the reply within the time limit" ;;
-        *) fail "sent '$1': netpoke exited $NETPOKE_STATUS: $(cat "$BATS_TEST_TMPDIR/netpoke.err")" ;;
+        4) fail "sent '$(shorten "$1")': the server reset the connection (the reply may be lost)" ;;
+        6) fail "sent '$(shorten "$1")': the server kept the connection open after replying" ;;
+        3) fail "sent '$(shorten "$1")': no end of the reply within the time limit" ;;
+        *) fail "sent '$(shorten "$1")': netpoke exited $NETPOKE_STATUS: $(cat "$BATS_TEST_TMPDIR/netpoke.err")" ;;
     esac
 }
 
 expect_connection_close() {     # expect_connection_close REPLYFILE [what]
     local conn
     conn=$(reply_head "$1" | header Connection /dev/stdin) || conn=
-    [[ ${conn,,} == close ]] || fail "${2:+sent '$2': }expected 'Connection: close', got '$conn'"
+    [[ ${conn,,} == close ]] || fail "${2:+sent '$(shorten "$2")': }expected 'Connection: close', got '$conn'"
 }
 
 # The body after the head is exactly Content-Length bytes (single reply).
 expect_framed() {
     local len body
     len=$(reply_head "$1" | header Content-Length /dev/stdin) ||
-        fail "${2:+sent '$2': }no Content-Length:" "$(reply_head "$1")" || return 1
+        fail "${2:+sent '$(shorten "$2")': }no Content-Length:" "$(reply_head "$1")" || return 1
     body=$(reply_body "$1" | wc -c)
-    [[ $len == "$body" ]] || fail "${2:+sent '$2': }Content-Length $len but $body body bytes"
+    [[ $len == "$body" ]] || fail "${2:+sent '$(shorten "$2")': }Content-Length $len but $body body bytes"
 }
 
 # --- the behaviours ---------------------------------------------------------------
