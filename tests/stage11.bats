@@ -47,6 +47,11 @@ setup() {
 
 teardown() {
     stop_server
+    # A session process that trips a sanitizer dies alone; its report is
+    # only in the log.
+    if [[ -n ${SERVER_LOG:-} ]] && grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error' "$SERVER_LOG"; then
+        fail "sanitizer report in the server log:" "$(grep -A5 -E 'Sanitizer|runtime error' "$SERVER_LOG" | head -30)"
+    fi
 }
 
 url() {
