@@ -220,6 +220,7 @@ static int do_put(struct ftp *f, const char *path)
 /* Run one command line ("get a.txt").  Returns 0, -1 on failure, 1 for quit. */
 static int run(struct ftp *f, const char *line)
 {
+    f->text[0] = '\0';
     const char *arg = strchr(line, ' ');
     size_t verb_len = arg ? (size_t)(arg - line) : strlen(line);
     if (arg != NULL)
@@ -285,6 +286,8 @@ int main(int argc, char **argv)
             int r = run(&f, line);
             if (r < 0)
                 printf("failed: %s\n", f.text);
+            else if (r == 0 && f.text[0] != '\0')
+                printf("%s\n", f.text); /* the server's last word: "226 ..." */
             if (r == 1)
                 break;
         }
