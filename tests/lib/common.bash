@@ -8,6 +8,21 @@
 # themselves are the check_* functions in tests/lib/checks_*.bash, loaded
 # at the end of this file; a stage's .bats file lists the ones it promises.
 #
+# Helpers a stage's own checks may use (each documented where defined):
+#   server     start_server [args]  stop_server [SIG]  (PORT SERVER_PID SERVER_LOG
+#              SERVER_STATUS SERVER_LEFTOVERS)
+#   curl       http_get PATH [curl args]  http_head PATH  header NAME [FILE]
+#              expect_status CODE  expect_body_is FILE   (HTTP_STATUS HEADERS BODY)
+#   raw bytes  raw_request BYTES [netpoke args]  expect_reply CODE BYTES
+#              reply_status/reply_head/reply_body FILE  split_replies FILE
+#              expect_closed_cleanly  expect_framed FILE  (REPLY REPLY_STATUS
+#              NETPOKE_STATUS REPLY_COUNT)
+#   clients    spawn_helper CMD...  wait_helper PID SECS  get_within SECS PATH
+#              parallel_gets N SECS PATH   (concurrency group)
+#   processes  fd_count  tree_fd_count  child_pids  descendant_pids
+#              thread_count  process_alive  wait_until SECS CMD...
+#   misc       fail MSG  file_size  big_sha256  now_ms  wait_fds_back N
+#
 # Environment a caller may set:
 #   SERVER          the binary under test (default bin/$STAGE)
 #   SERVER_WRAPPER  a command prefix, e.g. "valgrind -q --error-exitcode=99"
@@ -169,6 +184,11 @@ ready_port() {
     sed -n 's|^.* listening on [a-z]*://[^ ]*:\([0-9][0-9]*\)/.*$|\1|p' "$1" 2>/dev/null | head -n 1
 }
 
+# When PID started (clock ticks after boot): with the PID, it names one process.
+proc_start() {
+    sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20
+}
+
 # Alive and not a zombie (a zombie still answers kill -0).
 process_alive() {
     local state
@@ -182,14 +202,17 @@ process_alive() {
 # Sets SERVER_STATUS (the exit status; 128+9 after SIGKILL) and
 # SERVER_LEFTOVERS (descendants still running after the server itself
 # ended — they are killed too, but a check can complain about them).
-# Safe to call twice and when no server was started.
+# Then it ends the clients spawn_helper started.  Safe to call twice and
+# when no server was started.
 stop_server() {
     SERVER_LEFTOVERS=
-    stop_helpers
-    [[ -n ${SERVER_PID:-} ]] || return 0
+    if [[ -z ${SERVER_PID:-} ]]; then
+        stop_helpers
+        return 0
+    fi
     local pid=$SERVER_PID sig=${1:-TERM} descendants
     SERVER_PID=
-    descendants=$(descendant_pids "$pid")
+    descendants=$(for d in $(descendant_pids "$pid"); do echo "$d:$(proc_start "$d")"; done)
     kill -"$sig" "$pid" 2>/dev/null
     local deadline=$(($(now_ms) + STOP_TIMEOUT * 1000))
     while process_alive "$pid" && (($(now_ms) < deadline)); do
@@ -202,19 +225,23 @@ stop_server() {
     SERVER_STATUS=0
     wait "$pid" 2>/dev/null || SERVER_STATUS=$?
     # Workers get a moment to follow their master out.
-    local d left
+    local entry d left
     deadline=$(($(now_ms) + 2000))
-    for d in $descendants; do
+    for entry in $descendants; do
+        d=${entry%%:*}
         while process_alive "$d" && (($(now_ms) < deadline)); do
             sleep 0.02
         done
-        if process_alive "$d"; then
+        # the same process (not a new one that got its PID) still runs
+        if process_alive "$d" && [[ $d:$(proc_start "$d") == "$entry" ]]; then
             left+="$d "
             kill -KILL "$d" 2>/dev/null
         fi
     done
     SERVER_LEFTOVERS=${left:-}
-    return 0
+    # Clients still held by a check end last: the server had to stop with
+    # them connected.
+    stop_helpers
 }
 
 # spawn_helper CMD...: run a client (netpoke, curl) in the background, its
