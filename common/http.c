@@ -37,17 +37,29 @@ static int fail(struct http_request *req, int status)
 
 /* ---- step 1: where does the head end? ------------------------------------ */
 
-/* Limits on a head that is still incomplete: a request line too long for its
- * target (414) or a head too big (431), known before the client finishes. */
+/* Limits on a head that is still incomplete: a bad or overlong method (400),
+ * a target too long (414), a head too big (431), known before the client
+ * finishes.  The request line is checked whether or not its line feed has
+ * arrived yet, and in the order parse_request_line() checks it, so that the
+ * answer never depends on how the bytes were split into reads. */
 static int check_partial(struct http_request *req, const char *line, size_t len)
 {
     const char *nl = memchr(line, '\n', len);
-    if (nl == NULL) { /* still inside the request line */
-        const char *sp = memchr(line, ' ', len < MAX_METHOD + 1 ? len : MAX_METHOD + 1);
-        if (sp == NULL)
-            return len > MAX_METHOD ? fail(req, 400) : HTTP_INCOMPLETE;
-        size_t rest = len - (size_t)(sp + 1 - line);
-        if (memchr(sp + 1, ' ', rest) == NULL && rest > HTTP_MAX_TARGET)
+    size_t n = nl != NULL ? (size_t)(nl - line) : len; /* the request line so far */
+    if (n > 0 && line[n - 1] == '\r')
+        n--; /* perhaps the CR of its CRLF, which is not part of the line */
+    size_t m = n < MAX_METHOD + 1 ? n : MAX_METHOD + 1;
+    const char *sp = memchr(line, ' ', m);
+    for (const char *c = line; c < (sp != NULL ? sp : line + m); c++)
+        if (!is_tchar((unsigned char)*c))
+            return fail(req, 400);
+    if (sp == NULL) {
+        if (n > MAX_METHOD)
+            return fail(req, 400);
+    } else {
+        size_t rest = n - (size_t)(sp + 1 - line);
+        const char *sp2 = memchr(sp + 1, ' ', rest);
+        if ((sp2 != NULL ? (size_t)(sp2 - sp - 1) : rest) > HTTP_MAX_TARGET)
             return fail(req, 414);
     }
     return len > HTTP_MAX_HEAD ? fail(req, 431) : HTTP_INCOMPLETE;
@@ -263,8 +275,8 @@ long http_parse_request(struct http_request *req, const char *buf, size_t len)
         }
         if (buf[after] == '\n') {
             size_t head_end = after + 1;
-            if (head_end - start > HTTP_MAX_HEAD)
-                return fail(req, 431);
+            if (head_end - start > HTTP_MAX_HEAD) /* 431, or what the line earns first */
+                return check_partial(req, buf + start, head_end - start);
             if (parse_head(req, buf + start, buf + head_end) < 0)
                 return HTTP_ERROR;
             return (long)head_end;
