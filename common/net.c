@@ -52,7 +52,7 @@ int open_listener(const struct server_options *opt, int backlog, int flags)
 
 int bound_port(int listen_fd)
 {
-    struct sockaddr_in addr;
+    struct sockaddr_in addr = { 0 };
     socklen_t len = sizeof addr;
     if (getsockname(listen_fd, (struct sockaddr *)&addr, &len) < 0)
         return -1;
