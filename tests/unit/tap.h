@@ -66,8 +66,8 @@ static inline int tap_done(void)
 
 /* A region of `cap` usable bytes followed by a PROT_NONE page. */
 struct guarded {
-    char *base;    /* start of the mapping */
-    char *end;     /* first inaccessible byte */
+    char *base; /* start of the mapping */
+    char *end;  /* first inaccessible byte */
     size_t cap;
     size_t mapped;
 };

@@ -32,14 +32,13 @@ struct good_case {
 
 static const struct good_case good[] = {
     { "GET, HTTP/1.1", RAW("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), HTTP_GET, "/", 1, 1, 0, "x" },
-    { "HEAD", RAW("HEAD /a.txt HTTP/1.1\r\nHost: example.com\r\n\r\n"), HTTP_HEAD, "/a.txt", 1,
-      1, 0, "example.com" },
-    { "HTTP/1.0 closes by default", RAW("GET /x HTTP/1.0\r\n\r\n"), HTTP_GET, "/x", 0, 0, 0,
-      NULL },
+    { "HEAD", RAW("HEAD /a.txt HTTP/1.1\r\nHost: example.com\r\n\r\n"), HTTP_HEAD, "/a.txt", 1, 1,
+      0, "example.com" },
+    { "HTTP/1.0 closes by default", RAW("GET /x HTTP/1.0\r\n\r\n"), HTTP_GET, "/x", 0, 0, 0, NULL },
     { "HTTP/1.0 asks for keep-alive", RAW("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n"),
       HTTP_GET, "/", 0, 1, 0, NULL },
-    { "HTTP/1.1 Connection: close",
-      RAW("GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"), HTTP_GET, "/", 1, 0, 0, "h" },
+    { "HTTP/1.1 Connection: close", RAW("GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"),
+      HTTP_GET, "/", 1, 0, 0, "h" },
     { "Connection list with close",
       RAW("GET / HTTP/1.1\r\nHost: h\r\nConnection: TE, Close\r\n\r\n"), HTTP_GET, "/", 1, 0, 0,
       "h" },
@@ -49,42 +48,41 @@ static const struct good_case good[] = {
     { "Content-Length on GET", RAW("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n"),
       HTTP_GET, "/", 1, 1, 5, "h" },
     { "duplicate equal Content-Length",
-      RAW("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 7\r\ncontent-length: 7\r\n\r\n"),
-      HTTP_GET, "/", 1, 1, 7, "h" },
-    { "Content-Length 0", RAW("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n"),
-      HTTP_GET, "/", 1, 1, 0, "h" },
+      RAW("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 7\r\ncontent-length: 7\r\n\r\n"), HTTP_GET,
+      "/", 1, 1, 7, "h" },
+    { "Content-Length 0", RAW("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n"), HTTP_GET,
+      "/", 1, 1, 0, "h" },
     { "15-digit Content-Length",
-      RAW("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 999999999999999\r\n\r\n"), HTTP_GET, "/",
-      1, 1, 999999999999999LL, "h" },
+      RAW("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 999999999999999\r\n\r\n"), HTTP_GET, "/", 1,
+      1, 999999999999999LL, "h" },
     { "query kept in target", RAW("GET /a?b=c&d#e HTTP/1.1\r\nHost: h\r\n\r\n"), HTTP_GET,
       "/a?b=c&d#e", 1, 1, 0, "h" },
     { "absolute-form", RAW("GET http://example.com:8080/p/q?x HTTP/1.1\r\nHost: h\r\n\r\n"),
       HTTP_GET, "/p/q?x", 1, 1, 0, "h" },
     { "absolute-form, scheme in capitals",
-      RAW("GET HTTPS://example.com/y HTTP/1.1\r\nHost: h\r\n\r\n"), HTTP_GET, "/y", 1, 1, 0,
-      "h" },
+      RAW("GET HTTPS://example.com/y HTTP/1.1\r\nHost: h\r\n\r\n"), HTTP_GET, "/y", 1, 1, 0, "h" },
     { "absolute-form without a path", RAW("GET http://example.com HTTP/1.1\r\nHost: h\r\n\r\n"),
       HTTP_GET, "/", 1, 1, 0, "h" },
     { "POST is parsed (the server answers 405)",
-      RAW("POST /form HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\n"), HTTP_OTHER, "/form", 1,
-      1, 3, "h" },
-    { "lower-case method is another method", RAW("get / HTTP/1.1\r\nHost: h\r\n\r\n"),
-      HTTP_OTHER, "/", 1, 1, 0, "h" },
+      RAW("POST /form HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\n"), HTTP_OTHER, "/form", 1, 1,
+      3, "h" },
+    { "lower-case method is another method", RAW("get / HTTP/1.1\r\nHost: h\r\n\r\n"), HTTP_OTHER,
+      "/", 1, 1, 0, "h" },
     { "OPTIONS *", RAW("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n"), HTTP_OTHER, "*", 1, 1, 0, "h" },
     { "bare LF line ends", RAW("GET /lf HTTP/1.1\nHost: h\n\n"), HTTP_GET, "/lf", 1, 1, 0, "h" },
     { "mixed CRLF and LF", RAW("GET / HTTP/1.1\r\nHost: h\n\r\n"), HTTP_GET, "/", 1, 1, 0, "h" },
     { "empty lines before the request line", RAW("\r\n\r\n\nGET / HTTP/1.1\r\nHost: h\r\n\r\n"),
       HTTP_GET, "/", 1, 1, 0, "h" },
-    { "value whitespace trimmed", RAW("GET / HTTP/1.1\r\nHost: \t  h.example \t\r\n\r\n"),
-      HTTP_GET, "/", 1, 1, 0, "h.example" },
+    { "value whitespace trimmed", RAW("GET / HTTP/1.1\r\nHost: \t  h.example \t\r\n\r\n"), HTTP_GET,
+      "/", 1, 1, 0, "h.example" },
     { "header names any case", RAW("GET / HTTP/1.1\r\nhOsT: h\r\nCONNECTION: CLOSE\r\n\r\n"),
       HTTP_GET, "/", 1, 0, 0, "h" },
     { "unknown headers ignored",
       RAW("GET / HTTP/1.1\r\nHost: h\r\nUser-Agent: x/1\r\nAccept: */*\r\nX-Empty:\r\n\r\n"),
       HTTP_GET, "/", 1, 1, 0, "h" },
     { "percent escapes and UTF-8 bytes kept raw",
-      RAW("GET /%2e%2E/\xc3\xa9\xff HTTP/1.1\r\nHost: h\r\n\r\n"), HTTP_GET,
-      "/%2e%2E/\xc3\xa9\xff", 1, 1, 0, "h" },
+      RAW("GET /%2e%2E/\xc3\xa9\xff HTTP/1.1\r\nHost: h\r\n\r\n"), HTTP_GET, "/%2e%2E/\xc3\xa9\xff",
+      1, 1, 0, "h" },
     { "empty Host is one Host", RAW("GET / HTTP/1.1\r\nHost:\r\n\r\n"), HTTP_GET, "/", 1, 1, 0,
       "" },
 };
@@ -143,8 +141,8 @@ static const struct bad_case bad[] = {
       RAW("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999999\r\n\r\n"), 400 },
     { "Content-Length 16 digits",
       RAW("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 1000000000000000\r\n\r\n"), 400 },
-    { "Content-Length as a list",
-      RAW("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 5\r\n\r\n"), 400 },
+    { "Content-Length as a list", RAW("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 5\r\n\r\n"),
+      400 },
     { "duplicate different Content-Length",
       RAW("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"), 400 },
     { "folded header", RAW("GET / HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n  continued\r\n\r\n"), 400 },
@@ -179,31 +177,32 @@ static size_t make_head_of(char *buf, size_t total)
     size_t pad = total - n - 4;
     memset(buf + n, 'p', pad);
     n += pad;
-    memcpy(buf + n, "\r\n\r\n", 4);
-    return n + 4;
+    return n + (size_t)sprintf(buf + n, "\r\n\r\n");
 }
 
 static struct good_case generated_good[2];
-static struct bad_case generated_bad[5];
+static char big_head_long_target[HTTP_MAX_HEAD + HTTP_MAX_TARGET + 64];
+static char bad_method_long_target[HTTP_MAX_HEAD];
+static struct bad_case generated_bad[7];
 
 static void generate_cases(void)
 {
     size_t n = make_long_target(long_target_ok, HTTP_MAX_TARGET, " HTTP/1.1\r\nHost: h\r\n\r\n");
-    generated_good[0] = (struct good_case){ "target of exactly HTTP_MAX_TARGET bytes",
-                                            long_target_ok, n, HTTP_GET, NULL, 1, 1, 0, "h" };
+    generated_good[0] = (struct good_case){
+        "target of exactly HTTP_MAX_TARGET bytes", long_target_ok, n, HTTP_GET, NULL, 1, 1, 0, "h"
+    };
     n = make_head_of(head_at_limit, HTTP_MAX_HEAD);
-    generated_good[1] = (struct good_case){ "head of exactly HTTP_MAX_HEAD bytes", head_at_limit,
-                                            n, HTTP_GET, "/", 1, 1, 0, "h" };
+    generated_good[1] = (struct good_case){
+        "head of exactly HTTP_MAX_HEAD bytes", head_at_limit, n, HTTP_GET, "/", 1, 1, 0, "h"
+    };
 
     n = make_long_target(long_target_bad, HTTP_MAX_TARGET + 1, " HTTP/1.1\r\nHost: h\r\n\r\n");
-    generated_bad[0] = (struct bad_case){ "target one byte over the limit", long_target_bad, n,
-                                          414 };
+    generated_bad[0] =
+        (struct bad_case){ "target one byte over the limit", long_target_bad, n, 414 };
     n = make_long_target(long_target_09, HTTP_MAX_TARGET + 1, "\r\n\r\n");
-    generated_bad[1] = (struct bad_case){ "long target without a version", long_target_09, n,
-                                          414 };
+    generated_bad[1] = (struct bad_case){ "long target without a version", long_target_09, n, 414 };
     n = make_head_of(head_over_limit, HTTP_MAX_HEAD + 1);
-    generated_bad[2] = (struct bad_case){ "head one byte over the limit", head_over_limit, n,
-                                          431 };
+    generated_bad[2] = (struct bad_case){ "head one byte over the limit", head_over_limit, n, 431 };
     /* 1 000 small headers: about 23 KB. */
     n = (size_t)sprintf(many_headers, "GET / HTTP/1.1\r\nHost: h\r\n");
     for (int i = 0; i < 1000; i++)
@@ -214,8 +213,19 @@ static void generate_cases(void)
     memset(blank_lines, '\n', HTTP_MAX_HEAD + 1);
     n = HTTP_MAX_HEAD + 1;
     n += (size_t)sprintf(blank_lines + n, "GET / HTTP/1.0\r\n\r\n");
-    generated_bad[4] = (struct bad_case){ "over 16 KiB of empty lines first", blank_lines, n,
-                                          400 };
+    generated_bad[4] = (struct bad_case){ "over 16 KiB of empty lines first", blank_lines, n, 400 };
+    /* Two faults at once: the one the request line shows comes first, in
+     * one piece as in many (in pieces the line is all there is at first). */
+    n = make_long_target(big_head_long_target, HTTP_MAX_TARGET + 1, " HTTP/1.1\r\nX: ");
+    memset(big_head_long_target + n, 'x', HTTP_MAX_HEAD);
+    n += HTTP_MAX_HEAD;
+    n += (size_t)sprintf(big_head_long_target + n, "\r\n\r\n");
+    generated_bad[5] = (struct bad_case){ "long target in a head over the limit: 414",
+                                          big_head_long_target, n, 414 };
+    n = make_long_target(bad_method_long_target, HTTP_MAX_TARGET + 1, " HTTP/1.1\r\n\r\n");
+    bad_method_long_target[1] = '(';
+    generated_bad[6] =
+        (struct bad_case){ "bad method before a long target: 400", bad_method_long_target, n, 400 };
 }
 
 /* ---- checking one answer ------------------------------------------------- */
@@ -235,9 +245,9 @@ static int matches_good(const struct good_case *c, long r, const struct http_req
     }
     if (req->method != c->method || req->minor_version != c->minor ||
         req->keep_alive != c->keep_alive || req->content_length != c->content_length) {
-        diag("method %d 1.%d keep-alive %d length %lld; expected %d 1.%d %d %lld",
-             (int)req->method, req->minor_version, req->keep_alive, req->content_length,
-             (int)c->method, c->minor, c->keep_alive, c->content_length);
+        diag("method %d 1.%d keep-alive %d length %lld; expected %d 1.%d %d %lld", (int)req->method,
+             req->minor_version, req->keep_alive, req->content_length, (int)c->method, c->minor,
+             c->keep_alive, c->content_length);
         return 0;
     }
     if (req->target_len != tlen || memcmp(req->target, target, tlen) != 0) {
@@ -254,8 +264,7 @@ static int matches_good(const struct good_case *c, long r, const struct http_req
                         : (req->host == NULL || req->host_len != strlen(c->host) ||
                            memcmp(req->host, c->host, req->host_len) != 0 || req->host < p ||
                            req->host + req->host_len > p + c->len)) {
-        diag("host \"%.*s\"", req->host ? (int)req->host_len : 6,
-             req->host ? req->host : "(none)");
+        diag("host \"%.*s\"", req->host ? (int)req->host_len : 6, req->host ? req->host : "(none)");
         return 0;
     }
     return 1;
@@ -370,9 +379,10 @@ static char pair[2 * HTTP_MAX_HEAD + 256];
 /* first + body + second, in one buffer and byte by byte: the first answer
  * must be exactly the first head's length, and after skipping the body the
  * second head parses as on its own. */
-static int check_pair(const struct good_case *a, const char *body, const struct good_case *b)
+static int check_pair(const struct good_case *a, const char *body, size_t blen,
+                      const struct good_case *b)
 {
-    size_t blen = strlen(body), n = a->len + blen + b->len;
+    size_t n = a->len + blen + b->len;
     memcpy(pair, a->raw, a->len);
     memcpy(pair + a->len, body, blen);
     memcpy(pair + a->len + blen, b->raw, b->len);
@@ -419,7 +429,7 @@ static void test_pipelining(void)
     for (size_t i = 0; i < ngood; i++) {
         int fine = 1;
         for (size_t j = 0; j < ngood && fine; j++) {
-            fine = check_pair(&good[i], "", &good[j]);
+            fine = check_pair(&good[i], "", 0, &good[j]);
             if (!fine)
                 diag("followed by: %s", good[j].name);
         }
@@ -428,19 +438,25 @@ static void test_pipelining(void)
 
     /* A body between the two: Content-Length frames it. */
     static const struct good_case with_body = {
-        "GET with a body", RAW("GET /1 HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\n"),
-        HTTP_GET, "/1", 1, 1, 11, "h"
+        "GET with a body",
+        RAW("GET /1 HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\n"),
+        HTTP_GET,
+        "/1",
+        1,
+        1,
+        11,
+        "h"
     };
-    ok(check_pair(&with_body, "GET / HTTP/", &good[0]),
+    ok(check_pair(&with_body, RAW("GET / HTTP/"), &good[0]),
        "pipelined: a body that looks like a request line is not parsed as one");
     static const struct good_case post = {
         "POST", RAW("POST /f HTTP/1.0\r\nContent-Length: 4\r\n\r\n"), HTTP_OTHER, "/f", 0, 0, 4,
         NULL
     };
-    ok(check_pair(&post, "\r\n\r\n", find_good("HTTP/1.0 closes by default")),
+    ok(check_pair(&post, RAW("\r\n\r\n"), find_good("HTTP/1.0 closes by default")),
        "pipelined: a body of blank lines");
     const struct good_case *lf = find_good("bare LF line ends");
-    ok(check_pair(lf, "", lf), "pipelined: two bare-LF requests");
+    ok(check_pair(lf, "", 0, lf), "pipelined: two bare-LF requests");
 }
 
 /* An error must not depend on what follows it in the buffer. */

@@ -22,7 +22,7 @@
 static char base[PATH_MAX], docroot[PATH_MAX];
 static struct guarded g;
 
-static void die(const char *what)
+__attribute__((noreturn)) static void die(const char *what)
 {
     perror(what);
     exit(2);
@@ -119,7 +119,7 @@ static int remove_one(const char *p, const struct stat *sb, int flag, struct FTW
 
 struct path_case {
     const char *target;
-    size_t len;       /* 0: strlen(target) */
+    size_t len; /* 0: strlen(target) */
     int status;
     const char *body; /* 200: the file's content; 301: the Location */
     const char *mime; /* 200: the Content-Type, NULL: do not check */
@@ -292,8 +292,8 @@ static void test_table(void)
 static void test_special_bytes(void)
 {
     static const struct path_case raw[] = {
-        { "/a.txt\0/../../outside/secret.txt", sizeof "/a.txt\0/../../outside/secret.txt" - 1,
-          200, "file a\n", TEXT },
+        { "/a.txt\0/../../outside/secret.txt", sizeof "/a.txt\0/../../outside/secret.txt" - 1, 200,
+          "file a\n", TEXT },
         { "/a.txt?\0", sizeof "/a.txt?\0" - 1, 200, "file a\n", TEXT },
     };
     /* A raw NUL (the parser refuses it before) only cuts the path short,
@@ -349,7 +349,9 @@ static void test_decode(void)
 
 static void test_mime(void)
 {
-    static const struct { const char *name, *type; } m[] = {
+    static const struct {
+        const char *name, *type;
+    } m[] = {
         { "a.html", HTML },
         { "a.htm", HTML },
         { "A.HTML", HTML },
