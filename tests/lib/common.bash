@@ -129,13 +129,14 @@ make_fixture_docroot() {
 mime_extensions() {
     echo html css js json txt png jpg jpeg gif svg ico webp pdf wasm woff2 mp4
 }
-mime_expected() {       # mime_expected EXT -> the media type, without parameters
+mime_expected() {       # mime_expected EXT -> the accepted media types, without parameters
     case $1 in
         html) echo text/html ;;          css) echo text/css ;;
-        js) echo text/javascript ;;      json) echo application/json ;;
-        txt) echo text/plain ;;          png) echo image/png ;;
-        jpg | jpeg) echo image/jpeg ;;   gif) echo image/gif ;;
-        svg) echo image/svg+xml ;;       ico) echo image/x-icon ;;
+        js) echo text/javascript application/javascript ;;
+        json) echo application/json ;;   txt) echo text/plain ;;
+        png) echo image/png ;;           jpg | jpeg) echo image/jpeg ;;
+        gif) echo image/gif ;;           svg) echo image/svg+xml ;;
+        ico) echo image/x-icon image/vnd.microsoft.icon ;;
         webp) echo image/webp ;;         pdf) echo application/pdf ;;
         wasm) echo application/wasm ;;   woff2) echo font/woff2 ;;
         mp4) echo video/mp4 ;;           *) echo application/octet-stream ;;
@@ -282,7 +283,7 @@ stop_helpers() {
 # Open descriptors of PID.
 fd_count() {
     local fds=(/proc/"$1"/fd/*)
-    [[ -e ${fds[0]} ]] || { echo 0; return; }
+    [[ -L ${fds[0]} ]] || { echo 0; return; }
     echo "${#fds[@]}"
 }
 
