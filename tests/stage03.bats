@@ -96,10 +96,11 @@ check_no_zombies_after_300() {
 
 # While clients are served, each has a process of its own.
 check_one_child_per_client() {
-    spawn_helper "$NETPOKE" -m 5 -H 3 -t 5 "$PORT" 'GET /hello.txt HTTP/1.1\r\nHost: te'
+    spawn_helper "$NETPOKE" -m 5 -H 2 -t 5 "$PORT" 'GET /hello.txt HTTP/1.1\r\nHost: te'
+    local stallers=$HELPER_PID
     wait_until 3 eval '(( $(child_pids "$SERVER_PID" | wc -l) == 5 ))' ||
         fail "expected 5 children while 5 clients stall, saw $(child_pids "$SERVER_PID" | wc -l)" || return 1
-    stop_helpers
+    wait_helper "$stallers" 5 || fail "the stalled clients did not finish" || return 1
     wait_until 5 no_children_left || fail "children did not end after their clients left"
 }
 @test "one child process per connected client" { check_one_child_per_client; }
