@@ -126,7 +126,7 @@ static int sleep_until(double until)
     return 0;
 }
 
-/* "\r\n" and friends, decoded in place-independent fashion into a new buffer. */
+/* DATA with its escapes ("\r\n", "\x00", ...) decoded, in a new buffer. */
 static char *decode_escapes(const char *s, size_t *len)
 {
     char *out = malloc(strlen(s) + 1);
