@@ -52,11 +52,14 @@ all: $(STAGES:%=bin/%) $(CLIENTS) tools units
 tools: $(TOOLS)
 units: $(UNITS)
 
-# The sanitizer and the plain build share bin/; relink when the flags change.
-$(OBJ)/.flags: FORCE
+# Objects of the two builds live apart, but the programs share bin/: a stamp
+# per object tree recompiles when the flags change, and bin/.flags relinks
+# every program when we switch between the plain and the sanitizer build.
+$(OBJ)/.flags bin/.flags: FORCE
 	@mkdir -p $(@D)
 	@echo '$(CC) $(CFLAGS) $(LDFLAGS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS) $(LDFLAGS)' > $@
 FORCE:
+LINK = $(CC) $(LDFLAGS) $(filter %.o %.a,$^) -o $@ $(LDLIBS)
 
 $(OBJ)/%.o: %.c $(OBJ)/.flags
 	@mkdir -p $(@D)
@@ -68,27 +71,27 @@ $(COMMON_LIB): $(COMMON_OBJ)
 # One rule set per stage, generated from what exists in stages/.
 define single_file_stage
 $(call stage_id,$(1)): bin/$(call stage_id,$(1))
-bin/$(call stage_id,$(1)): $(OBJ)/$(1:.c=.o) $(COMMON_LIB)
-	$$(CC) $$(LDFLAGS) $$^ -o $$@ $$(LDLIBS)
+bin/$(call stage_id,$(1)): $(OBJ)/$(1:.c=.o) $(COMMON_LIB) bin/.flags
+	$$(LINK)
 endef
 define folder_stage
 $(call stage_id,$(1)): bin/$(call stage_id,$(1)) $(if $(wildcard $(1)/client*.c),bin/$(call stage_id,$(1))-client)
-bin/$(call stage_id,$(1)): $(patsubst %.c,$(OBJ)/%.o,$(filter-out $(1)/client%,$(wildcard $(1)/*.c))) $(COMMON_LIB)
-	$$(CC) $$(LDFLAGS) $$^ -o $$@ $$(LDLIBS)
-bin/$(call stage_id,$(1))-client: $(patsubst %.c,$(OBJ)/%.o,$(wildcard $(1)/client*.c $(1)/shared*.c)) $(COMMON_LIB)
-	$$(CC) $$(LDFLAGS) $$^ -o $$@ $$(LDLIBS)
+bin/$(call stage_id,$(1)): $(patsubst %.c,$(OBJ)/%.o,$(filter-out $(1)/client%,$(wildcard $(1)/*.c))) $(COMMON_LIB) bin/.flags
+	$$(LINK)
+bin/$(call stage_id,$(1))-client: $(patsubst %.c,$(OBJ)/%.o,$(wildcard $(1)/client*.c $(1)/shared*.c)) $(COMMON_LIB) bin/.flags
+	$$(LINK)
 endef
 $(foreach s,$(STAGE_FILES),$(eval $(call single_file_stage,$(s))))
 $(foreach d,$(STAGE_DIRS),$(eval $(call folder_stage,$(d))))
 
 define tool_program
-bin/$(basename $(notdir $(1))): $(OBJ)/$(1:.c=.o) $(COMMON_LIB)
-	$$(CC) $$(LDFLAGS) $$^ -o $$@ $$(LDLIBS)
+bin/$(basename $(notdir $(1))): $(OBJ)/$(1:.c=.o) $(COMMON_LIB) bin/.flags
+	$$(LINK)
 endef
 $(foreach t,$(TOOL_SRC),$(eval $(call tool_program,$(t))))
 
-bin/test_%: $(OBJ)/tests/unit/test_%.o $(COMMON_LIB)
-	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+bin/test_%: $(OBJ)/tests/unit/test_%.o $(COMMON_LIB) bin/.flags
+	$(LINK)
 
 clean:
 	rm -rf bin
