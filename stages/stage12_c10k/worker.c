@@ -208,9 +208,11 @@ static void conn_close(struct conn *c)
 static int shed_with_reserve(void)
 {
     static int warned;
-    if (!warned++)
+    if (!warned) {
         fprintf(stderr, "%s: out of file descriptors: shedding new connections\n",
                 cfg->opt->stage);
+        warned = 1;
+    }
     if (reserve_fd < 0)
         return -1;
     close(reserve_fd);
