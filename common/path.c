@@ -46,10 +46,10 @@ int decode_target_path(const char *target, size_t target_len, char *out, size_t 
             if (lo < 0)
                 return 400;
             c = (char)(hi * 16 + lo);
-            if (c == '\0') /* "%00" would cut the path short in every C call */
-                return 404;
             i += 2;
         }
+        if (c == '\0') /* "%00" (or a raw NUL) would cut the path short in every C call */
+            return 404;
         if (n + 1 >= cap)
             return 414;
         out[n++] = c;
