@@ -292,14 +292,16 @@ static void test_table(void)
 static void test_special_bytes(void)
 {
     static const struct path_case raw[] = {
-        { "/a.txt\0/../../outside/secret.txt", sizeof "/a.txt\0/../../outside/secret.txt" - 1, 200,
-          "file a\n", TEXT },
+        { "/a.txt\0/../../outside/secret.txt", sizeof "/a.txt\0/../../outside/secret.txt" - 1, 404,
+          NULL, NULL },
+        { "/sub\0x", sizeof "/sub\0x" - 1, 404, NULL, NULL },
         { "/a.txt?\0", sizeof "/a.txt?\0" - 1, 200, "file a\n", TEXT },
     };
-    /* A raw NUL (the parser refuses it before) only cuts the path short,
-     * never leads anywhere the part before it did not. */
-    ok(check_case(&raw[0]), "raw NUL byte: the rest is ignored, nothing escapes");
-    ok(check_case(&raw[1]), "raw NUL byte after the query");
+    /* A raw NUL (the parser refuses it before) is refused like "%00": the
+     * C calls would see a shorter path than the one checked. */
+    ok(check_case(&raw[0]), "raw NUL byte -> 404, like %%00");
+    ok(check_case(&raw[1]), "raw NUL byte after a directory name -> 404, not a 301 loop");
+    ok(check_case(&raw[2]), "raw NUL byte after the query is ignored with it");
 
     /* Longer than any path: refused, not truncated into something else. */
     static char longt[PATH_MAX + 64];
