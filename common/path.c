@@ -38,6 +38,8 @@ static int has_dot_segment(const char *p)
 int decode_target_path(const char *target, size_t target_len, char *out, size_t cap)
 {
     size_t n = 0;
+    if (target_len == 0 || target[0] != '/') /* "%2F..." too: the 301 echoes it */
+        return 400;
     for (size_t i = 0; i < target_len && target[i] != '?' && target[i] != '#'; i++) {
         char c = target[i];
         if (c == '%') {
