@@ -200,7 +200,8 @@ static const struct path_case cases[] = {
     { "*", 0, 400, NULL, NULL },
     { "", 0, 400, NULL, NULL },
     { "?/a.txt", 0, 400, NULL, NULL },
-    { "%2fa.txt", 0, 200, "file a\n", TEXT }, /* decodes to "/a.txt": inside, harmless */
+    { "%2fa.txt", 0, 400, NULL, NULL }, /* the raw target must start with "/" */
+    { "%2F/sub", 0, 400, NULL, NULL },  /* else a 301 would echo "%2F/sub/" */
     /* symlinks: judged by where they lead */
     { "/link_in", 0, 200, "file a\n", NULL },
     { "/link_out", 0, 403, NULL, NULL },

@@ -86,6 +86,11 @@ static const struct regression cases[] = {
       RAW("/idx_out\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
           "0.html"),
       404, 0, NULL },
+    /* fuzz_path, "%2F/sub?x": the decoded path began with "/", the raw one
+     * did not, and the 301 echoed the raw one: "Location: %2F/sub/", a
+     * relative reference.  The raw target must begin with "/" now. */
+    { "fuzz_path: \"%2F/sub?x\" -> 400, not a 301 to a relative Location", PATH, RAW("%2F/sub?x"),
+      400, 0, NULL },
     /* fuzz_http, a 166-byte input: a first line of 115 bytes without a space,
      * then headers, the head not yet complete.  Given all at once the parser
      * said "incomplete" (it checked the method only while the request line
