@@ -1,0 +1,581 @@
+#!/usr/bin/env bash
+# bench/run.sh — `make bench`: measure every HTTP stage, and nginx, with wrk.
+#
+# For each built stage: start it on an ephemeral port (the port comes from
+# its ready line) serving a generated docroot, pinned to CPU 0; check that it
+# serves the test files; warm it up; then run each workload with wrk pinned to
+# the other CPU(s) while the server's process tree is sampled from /proc (CPU
+# time, resident memory, processes, threads); stop it by PID; next stage.
+# nginx, configured here in a temp dir, is measured the same way as a
+# reference.  stage11 (FTP) gets a side table measured with curl.
+#
+# Results: bench/results/latest.md (the table for lectures), latest.csv (one
+# raw row per stage x workload), latest.svg (a chart), and a timestamped copy
+# of each.  bench/check.sh validates them; bench/notes.sh copies the table
+# into NOTES.md.
+#
+# Settings (environment or make variables):
+#   QUICK=1                   1-second runs, three workloads, short FTP test (CI)
+#   STAGES="stage09 stage10"  measure a subset (default: every built HTTP stage)
+#   DURATION=N                seconds per workload (default 5; QUICK 1)
+#   CONNS=N                   connections of the c=50 workloads
+#   CLIFF_CONNS=N             connections of the c=1000 workload
+#   WORKLOADS="close ka ..."  which workloads, from: close ka cliff big mid
+#   NGINX=0  FTP=0            skip the nginx row / the FTP side table
+#
+# Every wait is bounded: wrk stops after DURATION (and `timeout` kills it if
+# it does not), requests time out after WRK_TIMEOUT, servers get SIGTERM and,
+# after 5 s, SIGKILL.  A stage whose binary is missing is skipped with a note.
+set -u
+cd "$(dirname "$0")/.." || exit 2
+
+QUICK=${QUICK:-0}
+[[ $QUICK == 0 || -z $QUICK ]] && QUICK=0 || QUICK=1
+if ((QUICK)); then
+    MODE=quick
+    DURATION=${DURATION:-1}
+    WORKLOADS=${WORKLOADS:-close ka cliff}
+    FTP_MB=${FTP_MB:-20}
+else
+    MODE=full
+    DURATION=${DURATION:-5}
+    WORKLOADS=${WORKLOADS:-close ka cliff big}
+    FTP_MB=${FTP_MB:-200}
+fi
+CONNS=${CONNS:-50}
+CLIFF_CONNS=${CLIFF_CONNS:-1000}
+BIG_CONNS=${BIG_CONNS:-10}
+WRK_TIMEOUT=${WRK_TIMEOUT:-2}
+NGINX_BIN=${NGINX_BIN:-$(command -v nginx || echo /usr/sbin/nginx)}
+RESULTS=bench/results
+CLK_TCK=$(getconf CLK_TCK)
+PAGE_KIB=$(($(getconf PAGESIZE) / 1024))
+
+NOTES=()                # lines printed under the table: skips, anomalies
+declare -A R=()         # the current wrk results, from bench/wrk.lua
+note() { NOTES+=("$*"); echo "bench: $*" >&2; }
+
+for tool in wrk curl timeout awk; do
+    command -v "$tool" >/dev/null ||
+        { echo "bench: $tool is missing; run: make bench-deps (as root), or apt-get install wrk curl" >&2; exit 2; }
+done
+
+WORK=$(mktemp -d /tmp/bench.XXXXXX) || exit 2
+SERVER_PID=
+SAMPLER_PID=
+cleanup() {
+    [[ -n $SAMPLER_PID ]] && kill "$SAMPLER_PID" 2>/dev/null
+    stop_server
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- CPUs: the server gets the first one, wrk and this script the rest ----------
+# The list comes from our own affinity, so `taskset -c 2-5 make bench` works.
+expand_cpus() {         # "0-2,5" -> "0 1 2 5"
+    local part
+    for part in ${1//,/ }; do
+        if [[ $part == *-* ]]; then
+            seq "${part%-*}" "${part#*-}"
+        else
+            echo "$part"
+        fi
+    done
+}
+CPUS=($(expand_cpus "$(taskset -pc $$ 2>/dev/null | sed 's/.*: //')"))
+((${#CPUS[@]})) || CPUS=($(seq 0 $(($(nproc) - 1))))
+if ((${#CPUS[@]} >= 2)) && command -v taskset >/dev/null; then
+    SERVER_CPUS=${CPUS[0]}
+    CLIENT_CPUS=$(IFS=,; echo "${CPUS[*]:1}")
+    PIN=(taskset -c "$SERVER_CPUS")
+    taskset -pc "$CLIENT_CPUS" $$ >/dev/null   # wrk, curl and the sampler inherit it
+    PINNING="server on CPU $SERVER_CPUS, wrk on CPU $CLIENT_CPUS"
+    SERVER_NCPU=1
+    CLIENT_NCPU=$((${#CPUS[@]} - 1))
+else
+    PIN=()
+    PINNING="not pinned (one CPU: server and wrk share it)"
+    SERVER_NCPU=${#CPUS[@]}
+    CLIENT_NCPU=${#CPUS[@]}
+fi
+WRK_THREADS=${WRK_THREADS:-$CLIENT_NCPU}
+
+# wrk needs a descriptor per connection.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+if (($(ulimit -n) < CLIFF_CONNS + 100)); then
+    note "descriptor limit $(ulimit -n) is below $((CLIFF_CONNS + 100)): c=$CLIFF_CONNS results will show connect errors"
+fi
+
+# --- workloads ------------------------------------------------------------------
+# workload NAME: sets W_PATH W_CONNS W_CLOSE W_LABEL (the column heading).
+workload() {
+    W_CLOSE=0
+    case $1 in
+    close) W_PATH=/ W_CONNS=$CONNS W_CLOSE=1 W_LABEL="1 KiB close c=$CONNS" ;;
+    ka)    W_PATH=/ W_CONNS=$CONNS W_LABEL="1 KiB keep-alive c=$CONNS" ;;
+    cliff) W_PATH=/ W_CONNS=$CLIFF_CONNS W_LABEL="1 KiB keep-alive c=$CLIFF_CONNS" ;;
+    mid)   W_PATH=/64k.bin W_CONNS=$CONNS W_LABEL="64 KiB keep-alive c=$CONNS" ;;
+    big)   W_PATH=/1m.bin W_CONNS=$BIG_CONNS W_LABEL="1 MiB keep-alive c=$BIG_CONNS" ;;
+    *) echo "bench: unknown workload '$1' (close ka cliff mid big)" >&2; exit 2 ;;
+    esac
+}
+for w in $WORKLOADS; do workload "$w"; done     # reject typos before any work
+
+# --- the document root ----------------------------------------------------------------
+# index.html is exactly 1 KiB of real HTML; the other files are random bytes.
+ROOT=$WORK/root
+mkdir -p "$ROOT"
+HEAD=$'<!DOCTYPE html>\n<html><head><title>bench</title></head><body>\n<p>'
+TAIL=$'</p>\n</body></html>\n'
+{
+    printf '%s' "$HEAD"
+    head -c 2000 /dev/zero | tr '\0' 'x' | head -c $((1024 - ${#HEAD} - ${#TAIL}))
+    printf '%s' "$TAIL"
+} > "$ROOT/index.html"
+head -c $((64 * 1024)) /dev/urandom > "$ROOT/64k.bin"
+head -c $((1024 * 1024)) /dev/urandom > "$ROOT/1m.bin"
+chmod 755 "$WORK" "$ROOT" && chmod 644 "$ROOT"/*    # nginx's workers may run as nobody
+SIZE_index=$(stat -c %s "$ROOT/index.html")
+SIZE_big=$(stat -c %s "$ROOT/1m.bin")
+SIZE_mid=$(stat -c %s "$ROOT/64k.bin")
+
+# --- the server's process tree, from /proc ------------------------------------------------
+# tree_stat PID sets TREE_CPU (clock ticks: utime+stime of every live process
+# plus cutime+cstime, the time of children already reaped), TREE_RSS (KiB, the
+# sum over processes: shared pages count once per process, as in ps),
+# TREE_PROCS (not counting zombies), TREE_THREADS and TREE_LIST ("pid:start"
+# pairs).  Only shell builtins, so sampling costs no fork.
+tree_stat() {
+    local stack=("$1") pid line t
+    local -a f kids
+    TREE_CPU=0 TREE_RSS=0 TREE_PROCS=0 TREE_THREADS=0 TREE_LIST=
+    while ((${#stack[@]})); do
+        pid=${stack[-1]}
+        unset 'stack[-1]'
+        read -r line 2>/dev/null < "/proc/$pid/stat" || continue
+        read -r -a f <<< "${line##*) }"        # f[0] is field 3 (state)
+        TREE_CPU=$((TREE_CPU + f[11] + f[12] + f[13] + f[14]))
+        if [[ ${f[0]} != Z ]]; then
+            TREE_PROCS=$((TREE_PROCS + 1))
+            TREE_THREADS=$((TREE_THREADS + f[17]))
+            TREE_RSS=$((TREE_RSS + f[21] * PAGE_KIB))
+        fi
+        TREE_LIST+="$pid:${f[19]} "
+        for t in /proc/"$pid"/task/*/children; do
+            kids=()
+            read -r -a kids 2>/dev/null < "$t"
+            stack+=("${kids[@]}")
+        done
+    done
+}
+
+# sampler PID FILE: every 0.2 s append "rss_kib procs threads" (runs in the background).
+sampler() {
+    while kill -0 "$1" 2>/dev/null; do
+        tree_stat "$1"
+        echo "$TREE_RSS $TREE_PROCS $TREE_THREADS" >> "$2"
+        sleep 0.2
+    done
+}
+
+# --- starting and stopping servers --------------------------------------------------------
+# alive PID: running, and not a zombie waiting for us to reap it.
+alive() {
+    local line
+    read -r line 2>/dev/null < "/proc/$1/stat" || return 1
+    [[ ${line##*) } != Z* ]]
+}
+
+# start_stage BINARY NAME ROOT [ARGS...]: start, wait for the ready line; sets SERVER_PID PORT.
+start_stage() {
+    local bin=$1 name=$2 root=$3 log=$WORK/$2.log i
+    shift 3
+    : > "$log"
+    "${PIN[@]}" "$bin" -p 0 -b 127.0.0.1 -r "$root" "$@" < /dev/null > "$log" 2>&1 &
+    SERVER_PID=$!
+    PORT=
+    for ((i = 0; i < 100; i++)); do
+        if [[ $(< "$log") =~ listening\ on\ [a-z]+://[^\ ]*:([0-9]+)/ ]]; then
+            PORT=${BASH_REMATCH[1]}
+            return 0
+        fi
+        alive "$SERVER_PID" || break
+        sleep 0.1
+    done
+    note "$name did not print its ready line within 10 s: $(head -c 300 "$log" | tr '\n' ' ')"
+    stop_server
+    return 1
+}
+
+# stop_server: SIGTERM by PID, 5 s to exit, then SIGKILL; then make sure no
+# process of its tree (same PID and start time) outlived it.
+stop_server() {
+    [[ -n $SERVER_PID ]] || return 0
+    local i entry pid start line left=0
+    tree_stat "$SERVER_PID"
+    local before=$TREE_LIST
+    kill -TERM "$SERVER_PID" 2>/dev/null
+    for ((i = 0; i < 50; i++)); do
+        alive "$SERVER_PID" || break
+        sleep 0.1
+    done
+    if alive "$SERVER_PID"; then
+        note "$CURRENT did not exit within 5 s of SIGTERM; killed"
+        kill -KILL "$SERVER_PID" 2>/dev/null
+    fi
+    wait "$SERVER_PID" 2>/dev/null
+    sleep 0.2
+    for entry in $before; do
+        pid=${entry%%:*} start=${entry#*:}
+        [[ $pid == "$SERVER_PID" ]] && continue
+        read -r line 2>/dev/null < "/proc/$pid/stat" || continue
+        local -a f
+        read -r -a f <<< "${line##*) }"
+        [[ ${f[19]} == "$start" && ${f[0]} != Z ]] || continue
+        kill -KILL "$pid" 2>/dev/null && left=$((left + 1))
+    done
+    ((left)) && note "$CURRENT left $left process(es) running after it exited; killed them"
+    SERVER_PID=
+}
+
+# nginx: a config of our own in $WORK/nginx; it has no -p 0, so try a few
+# ports below the ephemeral range until one is free.
+start_nginx() {
+    local dir=$WORK/nginx try code
+    mkdir -p "$dir"
+    local nofile=$(($(ulimit -Hn) < 65536 ? $(ulimit -Hn) : 65536))
+    for ((try = 0; try < 5; try++)); do
+        PORT=$((20000 + RANDOM % 12000))
+        cat > "$dir/nginx.conf" <<CONF
+# written by bench/run.sh: the reference server, measured like the stages
+worker_processes $SERVER_NCPU;
+worker_rlimit_nofile $nofile;
+daemon off;
+master_process on;
+pid $dir/nginx.pid;
+error_log $dir/error.log;
+events { worker_connections $((nofile / 2)); }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_timeout 60s;
+    keepalive_requests 1000000;
+    default_type application/octet-stream;
+    types { text/html html; }
+    client_body_temp_path $dir/body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    server {
+        listen 127.0.0.1:$PORT;
+        root $ROOT;
+        index index.html;
+    }
+}
+CONF
+        : > "$dir/error.log"
+        "${PIN[@]}" "$NGINX_BIN" -e "$dir/error.log" -p "$dir" -c "$dir/nginx.conf" \
+            < /dev/null > "$dir/stderr" 2>&1 &
+        SERVER_PID=$!
+        local i
+        for ((i = 0; i < 50; i++)); do
+            alive "$SERVER_PID" || break
+            code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$PORT/")
+            [[ $code == 200 ]] && return 0
+            sleep 0.1
+        done
+        if grep -q 'in use' "$dir/error.log" "$dir/stderr" 2>/dev/null; then
+            stop_server
+            continue
+        fi
+        note "nginx did not start: $(cat "$dir/stderr" "$dir/error.log" | head -c 300 | tr '\n' ' ')"
+        stop_server
+        return 1
+    done
+    note "nginx: no free port found"
+    return 1
+}
+
+# --- one measurement -------------------------------------------------------------------------
+CSV_HEADER="stage,model,workload,label,path,connections,keepalive,duration_s,requests,req_per_s,mb_per_s,lat_p50_ms,lat_p90_ms,lat_p99_ms,lat_max_ms,err_connect,err_read,err_write,err_timeout,err_status,errors,cpu_s,cpu_s_per_10k,peak_rss_kib,procs,threads,status,note"
+CSV=$WORK/latest.csv
+echo "$CSV_HEADER" > "$CSV"
+
+# csv_row STATUS NOTE: append the row of the current stage and workload from
+# the results in R[], the CPU ticks in CPU_TICKS and the samples in $SAMPLES.
+csv_row() {
+    local status=$1 text=${2//,/;}
+    local keepalive=$((1 - W_CLOSE))
+    awk -v stage="$CURRENT" -v model="${MODEL//,/;}" -v wl="$W" -v label="$W_LABEL" \
+        -v path="$W_PATH" -v conns="$W_CONNS" -v ka="$keepalive" \
+        -v dur="${R[duration_us]:-0}" -v req="${R[requests]:-0}" -v bytes="${R[bytes]:-0}" \
+        -v p50="${R[lat_p50_us]:-}" -v p90="${R[lat_p90_us]:-}" -v p99="${R[lat_p99_us]:-}" \
+        -v max="${R[lat_max_us]:-}" -v ec="${R[err_connect]:-0}" -v er="${R[err_read]:-0}" \
+        -v ew="${R[err_write]:-0}" -v et="${R[err_timeout]:-0}" -v es="${R[err_status]:-0}" \
+        -v ticks="${CPU_TICKS:-}" -v hz="$CLK_TCK" -v status="$status" -v text="$text" \
+        -v samples="$SAMPLES" '
+    function ms(us) { return us == "" ? "" : sprintf("%.3f", us / 1000) }
+    BEGIN {
+        rss = procs = threads = ""
+        while ((getline line < samples) > 0) {
+            split(line, s, " ")
+            if (rss == "" || s[1] + 0 > rss) rss = s[1] + 0
+            if (procs == "" || s[2] + 0 > procs) procs = s[2] + 0
+            if (threads == "" || s[3] + 0 > threads) threads = s[3] + 0
+        }
+        secs = dur / 1e6
+        rps = secs > 0 ? sprintf("%.1f", req / secs) : ""
+        mbps = secs > 0 ? sprintf("%.2f", bytes / secs / 1e6) : ""
+        errs = ec + er + ew + et + es
+        cpu = ticks == "" ? "" : sprintf("%.2f", ticks / hz)
+        per10k = (ticks != "" && req > 0) ? sprintf("%.4f", ticks / hz / req * 10000) : ""
+        if (status != "ok") { rps = mbps = ""; p50 = p90 = p99 = max = "" }
+        printf "%s,%s,%s,%s,%s,%d,%d,%.3f,%d,%s,%s,%s,%s,%s,%s,%d,%d,%d,%d,%d,%d,%s,%s,%s,%s,%s,%s,%s\n",
+            stage, model, wl, label, path, conns, ka, secs, req, rps, mbps,
+            ms(p50), ms(p90), ms(p99), ms(max), ec, er, ew, et, es, errs,
+            cpu, per10k, rss, procs, threads, status, text
+    }' >> "$CSV"
+}
+
+# measure: run workload $W against $PORT while sampling the tree of $SERVER_PID.
+measure() {
+    local out=$WORK/wrk.out threads=$WRK_THREADS rc
+    ((threads > W_CONNS)) && threads=$W_CONNS
+    R=()
+    SAMPLES=$WORK/samples
+    : > "$SAMPLES" && rm -f "$out"
+    tree_stat "$SERVER_PID"
+    local cpu0=$TREE_CPU
+    sampler "$SERVER_PID" "$SAMPLES" &
+    SAMPLER_PID=$!
+    BENCH_OUT=$out BENCH_CLOSE=$W_CLOSE timeout -k 2 $((DURATION + WRK_TIMEOUT + 10)) \
+        wrk -t "$threads" -c "$W_CONNS" -d "${DURATION}s" --timeout "${WRK_TIMEOUT}s" \
+        -s bench/wrk.lua "http://127.0.0.1:$PORT$W_PATH" > "$WORK/wrk.txt" 2>&1
+    rc=$?
+    tree_stat "$SERVER_PID"
+    CPU_TICKS=$((TREE_CPU - cpu0))
+    kill "$SAMPLER_PID" 2>/dev/null
+    wait "$SAMPLER_PID" 2>/dev/null
+    SAMPLER_PID=
+    if [[ ! -s $out ]]; then
+        CPU_TICKS=
+        csv_row failed "wrk gave no results (exit $rc): $(tail -n 2 "$WORK/wrk.txt" | tr '\n' ' ')"
+        note "$CURRENT $W: wrk gave no results (exit $rc)"
+        return 1
+    fi
+    local k v
+    while read -r k v; do R[$k]=$v; done < "$out"
+    if ! alive "$SERVER_PID"; then
+        csv_row failed "server exited during the run"
+        note "$CURRENT exited during '$W_LABEL': $(tail -n 2 "$WORK/$CURRENT.log" 2>/dev/null | tr '\n' ' ')"
+        return 1
+    fi
+    csv_row ok ""
+    printf 'bench: %-8s %-26s %10s req/s  %s errors\n' "$CURRENT" "$W_LABEL" \
+        "$(awk -v r="${R[requests]}" -v d="${R[duration_us]}" 'BEGIN { printf "%.0f", (d > 0 ? r / (d / 1e6) : 0) }')" \
+        "$((R[err_connect] + R[err_read] + R[err_write] + R[err_timeout] + R[err_status]))" >&2
+}
+
+# check_serves PATH [SIZE]: does the server answer 200 (with SIZE bytes)?
+check_serves() {
+    CHECK_GOT=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' --max-time 5 "http://127.0.0.1:$PORT$1")
+    [[ $CHECK_GOT == "200 ${2:-${CHECK_GOT#* }}" ]]
+}
+
+# bench_server: the workloads against the server just started as $CURRENT.
+bench_server() {
+    if ! check_serves /; then
+        note "$CURRENT: GET / answered '$CHECK_GOT' instead of 200; not measured"
+        for W in $WORKLOADS; do
+            workload "$W"
+            SAMPLES=/dev/null CPU_TICKS= R=()
+            csv_row failed "GET / answered $CHECK_GOT"
+        done
+        return
+    fi
+    # stage01 answers everything with its fixed page: fine for the 1 KiB
+    # workloads (it is what the stage serves), not for the file workloads.
+    [[ $CHECK_GOT == "200 $SIZE_index" ]] ||
+        note "$CURRENT answers / with ${CHECK_GOT#* } bytes (its own page), not the 1 KiB index.html"
+    # Warm up: page cache, the server's caches, the first forks.
+    if ((QUICK)); then
+        local i
+        for ((i = 0; i < 3; i++)); do
+            curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$PORT/"
+        done
+    else
+        timeout -k 2 10 wrk -t 1 -c 10 -d 1s --timeout 2s "http://127.0.0.1:$PORT/" > /dev/null 2>&1
+    fi
+    for W in $WORKLOADS; do
+        workload "$W"
+        local want=
+        [[ $W == big ]] && want=$SIZE_big
+        [[ $W == mid ]] && want=$SIZE_mid
+        if ! check_serves "$W_PATH" "$want"; then
+            SAMPLES=/dev/null CPU_TICKS= R=()
+            csv_row skipped "GET $W_PATH answered $CHECK_GOT (does not serve files)"
+            note "$CURRENT: '$W_LABEL' not measured: GET $W_PATH answered '$CHECK_GOT', not '200 $want'"
+            continue
+        fi
+        if ! measure; then
+            stop_server     # it died or hung: restart it for the next workload
+            start_again || return
+        fi
+    done
+}
+
+# --- the HTTP stages --------------------------------------------------------------------------
+model_of() {
+    case $1 in
+    stage01) echo "iterative: fixed reply" ;;
+    stage02) echo "iterative file server" ;;
+    stage03) echo "fork per connection" ;;
+    stage04) echo "pre-forked pool" ;;
+    stage05) echo "thread per connection" ;;
+    stage06) echo "coroutines" ;;
+    stage07) echo "nonblocking busy-poll" ;;
+    stage08) echo "busy-poll + keep-alive" ;;
+    stage09) echo "epoll level-triggered" ;;
+    stage10) echo "epoll edge-triggered" ;;
+    stage12) echo "C10K: epoll workers (-w $SERVER_NCPU)" ;;
+    *) echo "$1" ;;
+    esac
+}
+args_of() {              # the stage options the bench passes
+    case $1 in
+    stage12) echo "-w $SERVER_NCPU" ;;      # one worker per server CPU, like nginx
+    esac
+}
+
+if [[ -n ${STAGES:-} ]]; then
+    LIST=$STAGES
+else
+    LIST=$(ls stages 2>/dev/null | sed -n 's/^\(stage[0-9][0-9]\)_.*/\1/p' | sort -u)
+fi
+START_TIME=$(date +%s)
+echo "bench: mode $MODE, ${DURATION}s per workload ($WORKLOADS), $PINNING" >&2
+start_again() { start_stage "bin/$CURRENT" "$CURRENT" "$ROOT" $(args_of "$CURRENT"); }
+MEASURED=()
+for CURRENT in $LIST; do
+    [[ $CURRENT == stage11 ]] && continue           # FTP: the side table below
+    if [[ ! -x bin/$CURRENT ]]; then
+        note "$CURRENT skipped: bin/$CURRENT is not built"
+        continue
+    fi
+    MODEL=$(model_of "$CURRENT")
+    if ! start_again; then
+        W=close && workload close
+        SAMPLES=/dev/null CPU_TICKS= R=()
+        csv_row failed "did not start"
+        continue
+    fi
+    bench_server
+    stop_server
+    MEASURED+=("$CURRENT")
+done
+
+# --- nginx, the reference ----------------------------------------------------------------------
+NGINX_VERSION=
+if [[ ${NGINX:-1} != 0 ]]; then
+    if [[ -x $NGINX_BIN ]]; then
+        NGINX_VERSION=$("$NGINX_BIN" -v 2>&1 | sed 's/.*nginx\///')
+        CURRENT=nginx
+        MODEL="nginx $NGINX_VERSION ($SERVER_NCPU worker)"
+        start_again() { start_nginx; }
+        if start_nginx; then
+            bench_server
+            stop_server
+        fi
+    else
+        note "nginx reference skipped: $NGINX_BIN not found (make bench-deps installs it)"
+    fi
+fi
+
+# --- stage11, FTP: one big download, then 8 at once -------------------------------------------
+FTP_ROWS=()
+ftp_table() {
+    local root=$WORK/ftproot port
+    command -v curl >/dev/null || return
+    mkdir -p "$root"
+    truncate -s "$((FTP_MB * 1024 * 1024))" "$root/big.bin"   # sparse: no disk, no cache misses
+    CURRENT=stage11
+    start_stage bin/stage11 stage11 "$root" || return
+    port=$PORT
+    local url="ftp://127.0.0.1:$port/big.bin" want=$((FTP_MB * 1024 * 1024))
+    local n t0 t1 ok i got pids
+    for n in 1 8; do
+        rm -f "$WORK"/ftp.*
+        pids=()
+        t0=$(date +%s.%N)
+        for ((i = 0; i < n; i++)); do
+            curl -s -o /dev/null --max-time 120 -w '%{size_download}\n' "$url" > "$WORK/ftp.$i" &
+            pids+=($!)
+        done
+        wait "${pids[@]}"
+        t1=$(date +%s.%N)
+        ok=0
+        for ((i = 0; i < n; i++)); do
+            read -r got < "$WORK/ftp.$i"
+            [[ ${got%.*} == "$want" ]] && ok=$((ok + 1))
+        done
+        FTP_ROWS+=("$(awk -v n="$n" -v ok="$ok" -v mb="$FTP_MB" -v t0="$t0" -v t1="$t1" 'BEGIN {
+            printf "| %d × %d MiB | %.2f s | %.0f | %d of %d |", n, mb, t1 - t0,
+                ok * mb * 1.048576 / (t1 - t0), ok, n }')")
+        echo "bench: stage11 $n x ${FTP_MB} MiB: ${FTP_ROWS[-1]}" >&2
+    done
+    stop_server
+}
+if [[ ${FTP:-1} != 0 ]]; then
+    if [[ -x bin/stage11 ]]; then
+        [[ -z ${STAGES:-} || " $STAGES " == *" stage11 "* ]] && ftp_table
+    else
+        note "FTP side table skipped: bin/stage11 is not built"
+    fi
+fi
+ELAPSED=$(($(date +%s) - START_TIME))
+
+# --- outputs ----------------------------------------------------------------------------------
+mkdir -p "$RESULTS"
+STAMP=$(date -u +%Y%m%d-%H%M%S)
+MD=$WORK/latest.md
+{
+    echo "# serverlab bench, $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo
+    echo "- machine: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)," \
+         "$(nproc --all) CPUs, Linux $(uname -r)"
+    echo "- tools: $(wrk -v 2>&1 | head -n 1 | awk '{ print $1, $2 }')," \
+         "${NGINX_VERSION:+nginx $NGINX_VERSION, }$(curl --version | head -n 1 | awk '{ print $1, $2 }')"
+    echo "- pinning: $PINNING ($WRK_THREADS wrk thread(s)); loopback"
+    echo "- mode: $MODE; ${DURATION} s per workload, wrk --timeout ${WRK_TIMEOUT}s; whole run ${ELAPSED} s"
+    echo "- files: generated; 1 KiB index.html, 64 KiB and 1 MiB random"
+    echo
+    echo "<!-- bench table begin -->"
+    awk -F, -f bench/table.awk "$CSV"
+    echo "<!-- bench table end -->"
+    echo
+    for n in "${NOTES[@]}"; do echo "- note: $n"; done
+    ((${#NOTES[@]})) && echo
+    if ((${#FTP_ROWS[@]})); then
+        echo "stage11 (fork-per-session FTP), curl downloads of a ${FTP_MB} MiB file:"
+        echo
+        echo "| downloads | wall time | MB/s total | complete |"
+        echo "|---|---|---|---|"
+        printf '%s\n' "${FTP_ROWS[@]}"
+        echo
+    fi
+    echo "Reading: higher req/s and MB/s are better, lower latency, CPU per request," \
+         "memory and errors are better; p99 is what the unluckiest 1 in 100 requests waits;" \
+         "errors at c=$CLIFF_CONNS are a server that cannot hold that many clients, not a harness fault."
+} > "$MD"
+awk -F, -f bench/svg.awk -v title="serverlab: requests/s per stage ($MODE run, $(date -u +%Y-%m-%d))" \
+    "$CSV" > "$WORK/latest.svg"
+
+for ext in md csv svg; do
+    cp "$WORK/latest.$ext" "$RESULTS/latest.$ext"
+    cp "$WORK/latest.$ext" "$RESULTS/$STAMP-$MODE.$ext"
+done
+echo "bench: wrote $RESULTS/latest.md, latest.csv, latest.svg (and $STAMP-$MODE.*) in ${ELAPSED} s" >&2
+cat "$RESULTS/latest.md"
