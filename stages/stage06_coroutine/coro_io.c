@@ -1,0 +1,73 @@
+/* coro_io.c — complete transfers for coroutines; see coro_io.h and io.c. */
+#include "coro_io.h"
+#include "coro.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+int co_write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = co_write(fd, p, len);
+        if (n < 0)
+            return -1;
+        p += n; /* a short write: the socket buffer took only part of it */
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int co_send_file_all(int sock, int file, off_t offset, off_t len)
+{
+    while (len > 0) {
+        size_t chunk = len > (1 << 30) ? (size_t)1 << 30 : (size_t)len;
+        ssize_t n = co_sendfile(sock, file, &offset, chunk);
+        if (n < 0)
+            return -1;
+        if (n == 0) { /* the file shrank under us: nothing more to send */
+            errno = EIO;
+            return -1;
+        }
+        len -= n; /* sendfile already advanced offset */
+    }
+    return 0;
+}
+
+int co_send_reply(int sock, struct http_reply *rep)
+{
+    if (co_write_all(sock, rep->head, rep->head_len) < 0)
+        return -1;
+    if (rep->file_fd >= 0 && co_send_file_all(sock, rep->file_fd, rep->file_offset,
+                                              rep->file_remaining) < 0)
+        return -1;
+    return 0;
+}
+
+static long ms_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* As lingering_close in io.c: shut down our side, then read and discard
+ * what the client still sends, until it closes or max_ms have passed. */
+void co_lingering_close(int sock, int max_ms)
+{
+    char sink[4096];
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    shutdown(sock, SHUT_WR); /* the client sees our FIN after the response */
+    for (long left = max_ms; left > 0; left = max_ms - ms_since(&t0)) {
+        if (coro_wait(sock, POLLIN, (int)left) == 0)
+            break; /* time is up */
+        ssize_t n = read(sock, sink, sizeof sink);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+            break; /* 0: the client closed too; < 0: reset — either way, done */
+    }
+    close(sock);
+}

@@ -1,0 +1,152 @@
+#!/usr/bin/env bats
+# stage06 — coroutines on one thread.  Every HTTP behaviour of stage02, plus
+# the concurrency group; then what the coroutine model owes: one thread
+# under load, and the stacks given back when clients leave.
+
+load lib/common
+
+setup_file() { make_fixture_docroot; }
+setup() { start_server; }
+teardown() { stop_server; }
+
+# basics
+@test "GET / serves index.html" { check_get_index; }
+@test "HEAD matches GET without a body" { check_head_matches_get; }
+@test "Content-Type by extension" { check_content_types; }
+@test "required headers on every response" { check_required_headers; }
+@test "one request per connection, Connection: close" { check_short_connection_close; }
+
+# errors
+@test "405 with Allow for other methods" { check_405_allow; }
+@test "400 for garbage" { check_400_garbage; }
+@test "414 for a target over 8 KiB" { check_414_long_target; }
+@test "431 for a head over 16 KiB" { check_431_big_head; }
+@test "505 for other HTTP versions" { check_505_version; }
+@test "501 for Transfer-Encoding" { check_501_transfer_encoding; }
+@test "400 for Transfer-Encoding with Content-Length" { check_400_te_with_cl; }
+
+# paths
+@test "301 for a directory without slash" { check_301_directory; }
+@test "404 for a missing file" { check_404_missing; }
+@test "404 for a directory without index" { check_404_dir_without_index; }
+@test "traversal battery refused" { check_traversal_battery; }
+@test "symlink out of the docroot refused" { check_symlink_out_refused; }
+@test "403 for an unreadable file" { check_403_unreadable; }
+@test "query and fragment ignored" { check_query_and_fragment_ignored; }
+@test "percent-decoding, once" { check_percent_decoding; }
+
+# big
+@test "50 MB file byte-exact" { check_big_file_exact; }
+@test "50 MB file byte-exact to a slow reader" { check_big_file_slow_reader; }
+
+# partial
+@test "request one byte at a time" { check_one_byte_at_a_time; }
+@test "GET body read and discarded" { check_get_body_discarded; }
+
+# resets
+@test "resets mid-download: server survives, no leak" { check_resets_mid_download; }
+@test "descriptors back to baseline after 500 requests" { check_fd_baseline_after_500; }
+
+# concurrency
+@test "a stalled client does not delay others" { check_stalled_client_does_not_delay_others; }
+@test "200 parallel clients all answered" { check_200_parallel_clients; }
+@test "a slow reader does not block others" { check_slow_reader_does_not_block_others; }
+
+# lifecycle
+@test "ready line" { check_ready_line; }
+@test "-v logs each request" { check_verbose_log; }
+@test "SIGTERM and SIGINT exit 0" { check_sigterm_exits_0; }
+@test "bad option exits 2" { check_bad_option_exits_2; }
+@test "port in use exits 2" { check_port_in_use_exits_2; }
+@test "missing docroot exits 2" { check_missing_docroot_exits_2; }
+
+# --- the coroutine model ----------------------------------------------------------
+
+status_kb() { sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$SERVER_PID/status"; }
+fds_at_least() { (($(fd_count "$SERVER_PID") >= $1)); }
+
+# Under load (200 parallel clients, stalled ones besides) the server is
+# still one thread in one process.
+check_one_thread_under_load() {
+    spawn_helper "$NETPOKE" -m 20 -H 4 -t 8 "$PORT" 'GET /hello.txt HTTP/1.1\r\nHost: te'
+    local base out
+    base=$(fd_count "$SERVER_PID")
+    wait_until 3 fds_at_least $((base + 20)) || fail "the 20 stalled clients were not accepted" || return 1
+    [[ $(thread_count "$SERVER_PID") == 1 ]] || fail "$(thread_count "$SERVER_PID") threads with 20 clients" || return 1
+    out=$(parallel_gets 200 20 /index.html) &
+    local load=$! max=1 n i
+    for i in $(seq 20); do
+        n=$(thread_count "$SERVER_PID")
+        ((n > max)) && max=$n
+        sleep 0.05
+    done
+    wait "$load"
+    ((max == 1)) || fail "up to $max threads under load, expected 1" || return 1
+    [[ -z $(child_pids "$SERVER_PID") ]] || fail "the server has child processes: $(child_pids "$SERVER_PID")"
+}
+@test "one thread under load" { check_one_thread_under_load; }
+
+# 10 000 connections, 500 at a time, each a coroutine with its own stack.
+# While 500 are held, the address space has grown by at least their stacks
+# (64 KiB each); after all have left, address space and resident memory are
+# back within 4 MB of where they were: the stacks were unmapped.  In an
+# AddressSanitizer build only the address space is compared: ASan keeps
+# freed heap blocks resident in its quarantine on purpose.
+check_memory_back_after_10000() {
+    http_get /hello.txt
+    expect_status 200 || return 1
+    local base_fd base_vm base_rss peak_vm peak_rss vm rss i
+    base_fd=$(fd_count "$SERVER_PID")
+    base_vm=$(status_kb VmSize)
+    base_rss=$(status_kb VmRSS)
+    spawn_helper "$NETPOKE" -m 500 -H 3 -t 10 "$PORT" 'GET /hello.txt HTTP/1.1\r\nHost: te'
+    local held=$HELPER_PID
+    wait_until 5 fds_at_least $((base_fd + 500)) || fail "500 clients were not all accepted" || return 1
+    peak_vm=$(status_kb VmSize)
+    peak_rss=$(status_kb VmRSS)
+    ((peak_vm - base_vm >= 500 * 64)) ||
+        fail "with 500 clients the address space grew by only $((peak_vm - base_vm)) kB" || return 1
+    wait_helper "$held" 8 || fail "the held clients did not finish" || return 1
+    for i in $(seq 19); do
+        "$NETPOKE" -m 500 -H 0 -t 10 "$PORT" 'GET /hello.txt HTTP/1.1\r\nHost: te' > /dev/null ||
+            fail "round $i of 500 connections failed" || return 1
+    done
+    wait_fds_back "$base_fd" || return 1
+    http_get /hello.txt
+    expect_status 200 || return 1
+    vm=$(status_kb VmSize)
+    rss=$(status_kb VmRSS)
+    echo "# VmSize kB: $base_vm -> $peak_vm (500 clients) -> $vm; VmRSS kB: $base_rss -> $peak_rss -> $rss" >&3
+    ((vm - base_vm < 4096)) || fail "address space $base_vm kB before, $vm kB after 10 000 connections" || return 1
+    grep -qa '__asan_init' "$SERVER" && return 0
+    ((rss - base_rss < 4096)) || fail "resident memory $base_rss kB before, $rss kB after 10 000 connections"
+}
+@test "memory back near baseline after 10 000 connections" { check_memory_back_after_10000; }
+
+# When no stack can be mapped (an address-space limit set on the running
+# server), the next client gets 503; when the held clients leave, their
+# stacks are unmapped and service resumes.  Sanitizer builds reserve
+# terabytes of address space for their shadow memory, so a limit cannot be
+# set in them: skipped there.
+check_503_when_no_stack() {
+    command -v prlimit > /dev/null || skip "prlimit(1) is missing"
+    grep -qa '__asan_init' "$SERVER" && skip "AddressSanitizer build: no address-space limit possible"
+    http_get /hello.txt
+    expect_status 200 || return 1
+    local base_fd
+    base_fd=$(fd_count "$SERVER_PID")
+    prlimit --pid "$SERVER_PID" --as=$(($(status_kb VmSize) * 1024 + 2 * 1024 * 1024)) ||
+        fail "prlimit failed" || return 1
+    spawn_helper "$NETPOKE" -m 100 -H 3 -t 8 "$PORT" 'GET /hello.txt HTTP/1.1\r\nHost: te'
+    local held=$HELPER_PID
+    wait_until 5 fds_at_least $((base_fd + 20)) || fail "the held clients were not accepted" || return 1
+    sleep 0.3
+    raw_request 'GET /hello.txt HTTP/1.0\r\n\r\n'
+    [[ $REPLY_STATUS == 503 ]] || fail "with 100 held clients and 2 MB to spare: '$REPLY_STATUS', expected 503" || return 1
+    expect_framed "$REPLY" || return 1
+    wait_helper "$held" 8 || fail "the held clients did not finish" || return 1
+    wait_fds_back "$base_fd" || return 1
+    http_get /hello.txt
+    expect_status 200
+}
+@test "503 when no stack can be mapped, service resumes after" { check_503_when_no_stack; }
