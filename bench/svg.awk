@@ -11,9 +11,9 @@ function v(name) { return $(col[name]) }
 
 {
     w = v("workload")
-    if (w != "close" && w != "ka" && w != "cliff") next
     s = v("stage")
     if (!(s in seen)) { seen[s] = 1; stages[++ns] = s }
+    if (w != "close" && w != "ka" && w != "cliff") next
     if (!(w in wseen)) { wseen[w] = 1; label[w] = v("label") }
     if (v("status") == "ok") {
         val[s, w] = v("req_per_s") + 0
