@@ -4,6 +4,8 @@
 # the connection cap and the graceful stop.
 
 load lib/common
+load lib/event_stages
+load lib/hostile
 
 setup_file() {
     make_fixture_docroot
@@ -67,6 +69,27 @@ teardown() {
 @test "concurrency: a stalled client does not delay others" { check_stalled_client_does_not_delay_others; }
 @test "concurrency: 200 parallel clients" { check_200_parallel_clients; }
 @test "concurrency: a slow reader does not block others" { check_slow_reader_does_not_block_others; }
+
+# event-driven
+@test "event: a slow big download while others are served" { check_slow_big_download_while_others_served; }
+@test "event: 1000 keep-alive connections x 20 requests" { check_1000_keepalive_connections_x20; }
+@test "event: 200 pipelined requests in one write" { check_pipelined_burst_200; }
+@test "event: idle workers sleep, even holding 200 connections" { check_workers_idle_cpu; }
+
+# hostile
+@test "hostile: long header lines" { check_hostile_long_header_lines; }
+@test "hostile: 1000 headers" { check_hostile_1000_headers; }
+@test "hostile: NUL in the target" { check_hostile_nul_in_target; }
+@test "hostile: invalid UTF-8" { check_hostile_invalid_utf8; }
+@test "hostile: Content-Length variants" { check_hostile_content_length; }
+@test "hostile: smuggling" { check_hostile_smuggling; }
+@test "hostile: HTTP/0.9" { check_hostile_http09; }
+@test "hostile: absolute-form target" { check_hostile_absolute_form; }
+@test "hostile: lowercase method" { check_hostile_lowercase_method; }
+@test "hostile: bare LF" { check_hostile_bare_lf; }
+@test "hostile: resets in every phase" { check_hostile_resets_every_phase; }
+@test "hostile: half-close" { check_hostile_half_close; }
+@test "hostile: slowloris crowd" { check_hostile_slowloris; }
 
 # lifecycle
 @test "lifecycle: ready line, and the limits line before it" { check_stage12_ready_lines; }
@@ -364,6 +387,22 @@ check_emfile_recovers() {
     process_alive "$SERVER_PID" || fail "the server died" || return 1
     wait_until 5 eval 'http_get /hello.txt; [[ $HTTP_STATUS == 200 ]]' ||
         fail "after the crowd left: '$HTTP_STATUS'"
+}
+
+# check_idle_cpu_near_zero would look at the master, which always sleeps:
+# here the workers are measured, while they hold 200 idle keep-alive
+# connections (each with a deadline in the timing wheel).
+check_workers_idle_cpu() {
+    spawn_helper "$NETPOKE" -m 200 -H 5 -t 8 "$PORT" 'GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n'
+    wait_until 5 grep -q 'connected 200' "$BATS_TEST_TMPDIR/helper.out" ||
+        fail "the 200 connections were not made:" "$(cat "$BATS_TEST_TMPDIR/helper.out")" || return 1
+    sleep 0.3
+    local w before=0 after=0
+    for w in $(child_pids "$SERVER_PID"); do before=$((before + $(cpu_ticks "$w"))); done
+    sleep 2
+    for w in $(child_pids "$SERVER_PID"); do after=$((after + $(cpu_ticks "$w"))); done
+    local pct=$(((after - before) * 100 / ($(getconf CLK_TCK) * 2)))
+    ((pct < 3)) || fail "holding 200 idle connections for 2 s, the workers used $pct % of a CPU"
 }
 
 # check_fd_baseline_after_500 counts the whole process tree; this one also
