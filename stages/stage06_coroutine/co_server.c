@@ -11,10 +11,10 @@
  * What changed since stage02: the sockets are nonblocking; read, send_reply
  * and lingering_close became co_read, co_send_reply, co_lingering_close;
  * main spawns an accept coroutine, which spawns a coroutine per client, and
- * then runs the scheduler.  Compared with stage05 a switch between clients
- * costs a few hundred nanoseconds in user space instead of a trip through
- * the kernel's scheduler, and a client costs a 64 KiB stack and a small
- * struct instead of a kernel thread.
+ * then runs the scheduler.  Compared with stage05, the switch between
+ * clients is a swapcontext() in user space (its one system call restores
+ * the signal mask) instead of a trip through the kernel's scheduler, and a
+ * client costs a 64 KiB stack and a small struct instead of a kernel thread.
  *
  * Weakness: one thread runs everything, so the server uses one core, and a
  * coroutine that computes for long (or calls something that really blocks,

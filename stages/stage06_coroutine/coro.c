@@ -62,16 +62,38 @@ static size_t parked_count, capacity, live_count;
  * so under `make SAN=1` every switch is announced (start) and confirmed
  * (finish).  In a normal build these are empty. */
 #if defined(__SANITIZE_ADDRESS__)
+#include <dlfcn.h>
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 static const void *scheduler_stack_bottom;
 static size_t scheduler_stack_size;
 #define ASAN_START_SWITCH(save, bottom, size) __sanitizer_start_switch_fiber(save, bottom, size)
 #define ASAN_FINISH_SWITCH(save, bottom, size) __sanitizer_finish_switch_fiber(save, bottom, size)
+#define ASAN_UNPOISON(addr, size) __asan_unpoison_memory_region(addr, size)
+
+/* ASan also wraps swapcontext itself, guessing at the new stack and
+ * printing a warning on first use.  Since every switch is announced above,
+ * call libc's own swapcontext, and unpoison each new stack (ASAN_UNPOISON
+ * in coro_spawn) as the wrapper would have done. */
+static int switch_context(ucontext_t *from, const ucontext_t *to)
+{
+    static int (*libc_swapcontext)(ucontext_t *, const ucontext_t *);
+    if (libc_swapcontext == NULL) {
+        void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+        if (libc != NULL)
+            *(void **)&libc_swapcontext = dlsym(libc, "swapcontext");
+        if (libc_swapcontext == NULL)
+            libc_swapcontext = swapcontext;
+    }
+    return libc_swapcontext(from, to);
+}
 #else
 #define ASAN_START_SWITCH(save, bottom, size) ((void)(save))
 #define ASAN_FINISH_SWITCH(save, bottom, size) ((void)(save))
+#define ASAN_UNPOISON(addr, size) ((void)(addr))
 #define scheduler_stack_bottom NULL
 #define scheduler_stack_size 0
+#define switch_context swapcontext
 #endif
 
 static long long now_ms(void)
@@ -112,7 +134,7 @@ static void yield_to_scheduler(struct coro *co)
     void *fake_stack = NULL;
     ASAN_START_SWITCH(co->finished ? NULL : &fake_stack, scheduler_stack_bottom,
                       scheduler_stack_size);
-    if (swapcontext(&co->context, &scheduler_context) < 0)
+    if (switch_context(&co->context, &scheduler_context) < 0)
         abort(); /* cannot fail with a context made by getcontext */
     ASAN_FINISH_SWITCH(fake_stack, &scheduler_stack_bottom, &scheduler_stack_size);
 }
@@ -123,7 +145,7 @@ static void resume(struct coro *co)
     void *fake_stack = NULL;
     current = co;
     ASAN_START_SWITCH(&fake_stack, co->context.uc_stack.ss_sp, co->context.uc_stack.ss_size);
-    if (swapcontext(&scheduler_context, &co->context) < 0)
+    if (switch_context(&scheduler_context, &co->context) < 0)
         abort();
     ASAN_FINISH_SWITCH(fake_stack, NULL, NULL);
     current = NULL;
@@ -188,6 +210,9 @@ int coro_spawn(coro_fn *fn, void *arg)
     }
     co->context.uc_stack.ss_sp = co->mapping + page;
     co->context.uc_stack.ss_size = CORO_STACK_SIZE;
+    /* A new mapping may lie where an old stack was, whose frames ASan
+     * still marks as poisoned; start clean. */
+    ASAN_UNPOISON(co->context.uc_stack.ss_sp, CORO_STACK_SIZE);
     co->context.uc_link = NULL; /* coroutine_main never returns */
     makecontext(&co->context, coroutine_main, 0);
     co->fn = fn;
