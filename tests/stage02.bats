@@ -69,3 +69,20 @@ check_stalled_client_delays_others() {
     [[ $out == "200 $(file_size "$DOCROOT/hello.txt")" ]] || fail "after the staller left: '$out'"
 }
 @test "weakness: a stalled client delays the next one" { check_stalled_client_delays_others; }
+
+# hostile clients (tests/lib/hostile.bash).  Slowloris stalls an iterative
+# server: that is asserted as its weakness, like the test above.
+load lib/hostile
+@test "hostile: 10 000-byte header lines" { check_hostile_long_header_lines; }
+@test "hostile: 1 000 headers" { check_hostile_1000_headers; }
+@test "hostile: NUL in the target" { check_hostile_nul_in_target; }
+@test "hostile: invalid UTF-8" { check_hostile_invalid_utf8; }
+@test "hostile: bad Content-Length" { check_hostile_content_length; }
+@test "hostile: smuggling shapes (CL+TE, TE variants)" { check_hostile_smuggling; }
+@test "hostile: HTTP/0.9 request" { check_hostile_http09; }
+@test "hostile: absolute-form target" { check_hostile_absolute_form; }
+@test "hostile: lower-case method" { check_hostile_lowercase_method; }
+@test "hostile: bare LF line ends accepted" { check_hostile_bare_lf; }
+@test "hostile: resets at every phase" { check_hostile_resets_every_phase; }
+@test "hostile: half-closed client gets its reply" { check_hostile_half_close; }
+@test "weakness: slowloris stalls the iterative server" { check_hostile_slowloris_blocks; }
