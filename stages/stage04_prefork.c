@@ -37,9 +37,9 @@
 #include "response.h"
 
 static struct server_options opt = SERVER_OPTIONS_DEFAULTS("stage04");
-static long worker_count;       /* -w */
-static pid_t *workers;          /* their process ids; 0 for an empty slot */
-static sigset_t worker_mask;    /* the signal mask workers run with */
+static long worker_count;    /* -w */
+static pid_t *workers;       /* their process ids; 0 for an empty slot */
+static sigset_t worker_mask; /* the signal mask workers run with */
 
 static int on_option(int letter, const char *arg, void *ctx)
 {
@@ -48,8 +48,7 @@ static int on_option(int letter, const char *arg, void *ctx)
 
 /* Read until the parser has a whole request head.  Returns its length, 0 if
  * the client left first, or HTTP_ERROR with req->status saying why. */
-static long read_request(int fd, char *buf, size_t cap, size_t *have,
-                         struct http_request *req)
+static long read_request(int fd, char *buf, size_t cap, size_t *have, struct http_request *req)
 {
     http_request_reset(req);
     for (;;) {
@@ -130,17 +129,16 @@ static void start_worker(int listen_fd, long i)
     workers[i] = pid > 0 ? pid : 0;
 }
 
-/* Collect every worker that has died and empty its slot.  Returns how many. */
-static int reap_workers(void)
+/* Collect every worker that has died and empty its slot. */
+static void reap_workers(void)
 {
-    int status, dead = 0;
+    int status;
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         for (long i = 0; i < worker_count; i++) {
             if (workers[i] != pid)
                 continue;
             workers[i] = 0;
-            dead++;
             if (!stop_requested && WIFSIGNALED(status))
                 fprintf(stderr, "stage04: worker %d killed by signal %d; starting another\n",
                         (int)pid, WTERMSIG(status));
@@ -149,7 +147,6 @@ static int reap_workers(void)
                         (int)pid, WEXITSTATUS(status));
         }
     }
-    return dead;
 }
 
 /* Fill every empty slot. */
@@ -215,7 +212,9 @@ static void supervise(int listen_fd, const sigset_t *waited)
 int main(int argc, char **argv)
 {
     struct stage_options extra = {
-        "w:", "  -w N        worker processes (default: the number of CPUs)\n", on_option,
+        "w:",
+        "  -w N        worker processes (default: the number of CPUs)\n",
+        on_option,
         &worker_count,
     };
     worker_count = sysconf(_SC_NPROCESSORS_ONLN);

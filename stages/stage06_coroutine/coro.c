@@ -35,8 +35,8 @@
 #endif
 
 struct coro {
-    ucontext_t context;     /* its registers while it is not running */
-    char *mapping;          /* guard page + stack, as mmap returned it */
+    ucontext_t context; /* its registers while it is not running */
+    char *mapping;      /* guard page + stack, as mmap returned it */
     size_t mapping_size;
     coro_fn *fn;
     void *arg;
@@ -45,15 +45,15 @@ struct coro {
     int wait_fd;
     short wait_events;
     long long wait_deadline; /* CLOCK_MONOTONIC ms, or -1 for none */
-    int wait_result;        /* what coro_wait returns: 1 ready, 0 timeout */
+    int wait_result;         /* what coro_wait returns: 1 ready, 0 timeout */
     struct coro *next_ready;
 };
 
 static ucontext_t scheduler_context;
-static struct coro *current;            /* the running coroutine, or NULL */
+static struct coro *current; /* the running coroutine, or NULL */
 static struct coro *ready_head, *ready_tail;
-static struct coro **parked;            /* waiting for a descriptor */
-static struct pollfd *parked_pollfds;   /* parked[i] waits for parked_pollfds[i] */
+static struct coro **parked;          /* waiting for a descriptor */
+static struct pollfd *parked_pollfds; /* parked[i] waits for parked_pollfds[i] */
 static size_t parked_count, capacity, live_count;
 
 /* ---- AddressSanitizer and stack switching -------------------------------
@@ -67,9 +67,9 @@ static size_t parked_count, capacity, live_count;
 #include <sanitizer/common_interface_defs.h>
 static const void *scheduler_stack_bottom;
 static size_t scheduler_stack_size;
-#define ASAN_START_SWITCH(save, bottom, size) __sanitizer_start_switch_fiber(save, bottom, size)
+#define ASAN_START_SWITCH(save, bottom, size)  __sanitizer_start_switch_fiber(save, bottom, size)
 #define ASAN_FINISH_SWITCH(save, bottom, size) __sanitizer_finish_switch_fiber(save, bottom, size)
-#define ASAN_UNPOISON(addr, size) __asan_unpoison_memory_region(addr, size)
+#define ASAN_UNPOISON(addr, size)              __asan_unpoison_memory_region(addr, size)
 
 /* ASan also wraps swapcontext itself, guessing at the new stack and
  * printing a warning on first use.  Since every switch is announced above,
@@ -88,12 +88,12 @@ static int switch_context(ucontext_t *from, const ucontext_t *to)
     return libc_swapcontext(from, to);
 }
 #else
-#define ASAN_START_SWITCH(save, bottom, size) ((void)(save))
+#define ASAN_START_SWITCH(save, bottom, size)  ((void)(save))
 #define ASAN_FINISH_SWITCH(save, bottom, size) ((void)(save))
-#define ASAN_UNPOISON(addr, size) ((void)(addr))
-#define scheduler_stack_bottom NULL
-#define scheduler_stack_size 0
-#define switch_context swapcontext
+#define ASAN_UNPOISON(addr, size)              ((void)(addr))
+#define scheduler_stack_bottom                 NULL
+#define scheduler_stack_size                   0
+#define switch_context                         swapcontext
 #endif
 
 static long long now_ms(void)
@@ -173,6 +173,7 @@ static int reserve_room(size_t n)
     if (n <= capacity)
         return 0;
     size_t cap = capacity ? capacity * 2 : 64;
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, on purpose */
     struct coro **p = realloc(parked, cap * sizeof *p);
     if (p == NULL)
         return -1;
@@ -267,8 +268,8 @@ static void wait_for_events(const sigset_t *unblocked)
     int timeout = poll_timeout();
     struct timespec ts = { timeout / 1000, (long)(timeout % 1000) * 1000000 };
     for (size_t i = 0; i < parked_count; i++)
-        parked_pollfds[i] = (struct pollfd){ .fd = parked[i]->wait_fd,
-                                             .events = parked[i]->wait_events };
+        parked_pollfds[i] =
+            (struct pollfd){ .fd = parked[i]->wait_fd, .events = parked[i]->wait_events };
     if (ppoll(parked_pollfds, parked_count, timeout < 0 ? NULL : &ts, unblocked) < 0) {
         if (errno != EINTR)
             perror("stage06: ppoll");
@@ -347,8 +348,7 @@ ssize_t co_sendfile(int sock, int file, off_t *offset, size_t len)
 int co_accept(int listen_fd)
 {
     int fd;
-    while ((fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0 &&
-           would_block())
+    while ((fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0 && would_block())
         coro_wait(listen_fd, POLLIN, -1);
     return fd;
 }
