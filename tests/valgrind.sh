@@ -17,15 +17,17 @@
 # (200 parallel clients, 500 requests, 50 resets), the concurrency group's
 # "others are not delayed" timings, stage12's timeouts, connection cap and
 # EMFILE checks (their deadlines are seconds), graceful-stop timings, the
-# iterative weakness demonstration, and the unreadable-file check (it runs
-# the server as "nobody", who cannot write the log).  Everything else —
+# iterative weakness demonstration, the unreadable-file check (it runs the
+# server as "nobody", who cannot write the log) and stage12's fd-limit
+# report (valgrind keeps a few descriptors of the limit for itself).
+# Everything else —
 # basics, every error status, paths and traversal, partial requests,
 # keep-alive and pipelining, resets, lifecycle — runs under valgrind.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 stages=${VALGRIND_STAGES:-stage02 stage09 stage10 stage12}
-skip_re=${VALGRIND_SKIP:-'50 MB|slow reader|200 parallel|500 requests|mid-download|stalled|weakness|does not (delay|block)|unreadable|-t 1|-t 60|408|dripping|-c 50|EMFILE|graceful|SIGTERM lets|SIGTERM waits|changed file|after resets|killed worker|100 requests'}
+skip_re=${VALGRIND_SKIP:-'50 MB|slow reader|200 parallel|500 requests|mid-download|stalled|weakness|does not (delay|block)|unreadable|-t 1|-t 60|408|dripping|-c 50|EMFILE|graceful|SIGTERM lets|SIGTERM waits|changed file|after resets|killed worker|100 requests|fd limit'}
 
 command -v valgrind >/dev/null 2>&1 || tests/deps.sh valgrind || exit 2
 command -v bats >/dev/null 2>&1 || tests/deps.sh bats || exit 2
