@@ -239,14 +239,23 @@ stop_server() {
     SERVER_PID=
 }
 
+# port_listened PORT: is some socket on this machine listening on PORT?
+# (/proc/net/tcp: local address as HEXADDR:HEXPORT, state 0A is LISTEN.)
+port_listened() {
+    local hex
+    hex=$(printf '%04X' "$1")
+    grep -qE "^ *[0-9]+: [0-9A-F]+:$hex [0-9A-F]+:[0-9A-F]+ 0A " /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
 # nginx: a config of our own in $WORK/nginx; it has no -p 0, so try a few
-# ports below the ephemeral range until one is free.
+# free ports below the ephemeral range until it binds one.
 start_nginx() {
     local dir=$WORK/nginx try code
     mkdir -p "$dir"
     local nofile=$(($(ulimit -Hn) < 65536 ? $(ulimit -Hn) : 65536))
     for ((try = 0; try < 5; try++)); do
         PORT=$((20000 + RANDOM % 12000))
+        port_listened "$PORT" && continue
         cat > "$dir/nginx.conf" <<CONF
 # written by bench/run.sh: the reference server, measured like the stages
 worker_processes $SERVER_NCPU;
@@ -375,9 +384,10 @@ measure() {
         return 1
     fi
     csv_row ok ""
-    printf 'bench: %-8s %-26s %10s req/s  %s errors\n' "$CURRENT" "$W_LABEL" \
-        "$(awk -v r="${R[requests]}" -v d="${R[duration_us]}" 'BEGIN { printf "%.0f", (d > 0 ? r / (d / 1e6) : 0) }')" \
-        "$((R[err_connect] + R[err_read] + R[err_write] + R[err_timeout] + R[err_status]))" >&2
+    awk -v s="$CURRENT" -v l="$W_LABEL" -v r="${R[requests]}" -v b="${R[bytes]}" -v d="${R[duration_us]}" \
+        -v e="$((R[err_connect] + R[err_read] + R[err_write] + R[err_timeout] + R[err_status]))" 'BEGIN {
+        t = d > 0 ? d / 1e6 : 1
+        printf "bench: %-8s %-28s %8.0f req/s %8.1f MB/s  %d errors\n", s, l, r / t, b / t / 1e6, e }' >&2
 }
 
 # check_serves PATH [SIZE]: does the server answer 200 (with SIZE bytes)?
@@ -458,7 +468,21 @@ else
 fi
 START_TIME=$(date +%s)
 echo "bench: mode $MODE, ${DURATION}s per workload ($WORKLOADS), $PINNING" >&2
-start_again() { start_stage "bin/$CURRENT" "$CURRENT" "$ROOT" $(args_of "$CURRENT"); }
+# Copies of the binaries, taken now, are measured: a rebuild of bin/ during
+# the run (make SAN=1 elsewhere) cannot swap programs under the harness.
+mkdir -p "$WORK/bin"
+snapshot() {            # snapshot NAME: copy bin/NAME, say if it is a sanitizer build
+    cp "bin/$1" "$WORK/bin/$1" || return 1
+    if LC_ALL=C grep -q -a -e __asan_init -e __ubsan_handle "$WORK/bin/$1"; then
+        note "$1 is a sanitizer build (make SAN=1): its numbers are not comparable; run make, then the bench"
+        SANITIZED+=("$1")
+    fi
+}
+SANITIZED=()
+for CURRENT in $LIST; do
+    [[ -x bin/$CURRENT ]] && snapshot "$CURRENT"
+done
+start_again() { start_stage "$WORK/bin/$CURRENT" "$CURRENT" "$ROOT" $(args_of "$CURRENT"); }
 MEASURED=()
 for CURRENT in $LIST; do
     [[ $CURRENT == stage11 ]] && continue           # FTP: the side table below
@@ -466,7 +490,9 @@ for CURRENT in $LIST; do
         note "$CURRENT skipped: bin/$CURRENT is not built"
         continue
     fi
+    [[ -x $WORK/bin/$CURRENT ]] || continue
     MODEL=$(model_of "$CURRENT")
+    [[ " ${SANITIZED[*]} " == *" $CURRENT "* ]] && MODEL+=" [sanitizer build]"
     if ! start_again; then
         W=close && workload close
         SAMPLES=/dev/null CPU_TICKS= R=()
@@ -501,9 +527,12 @@ ftp_table() {
     local root=$WORK/ftproot port
     command -v curl >/dev/null || return
     mkdir -p "$root"
-    truncate -s "$((FTP_MB * 1024 * 1024))" "$root/big.bin"   # sparse: no disk, no cache misses
+    # A real file (a sparse one would be measured filling the page cache with
+    # zero pages), read once so that every download is served from the cache.
+    head -c "$((FTP_MB * 1024 * 1024))" /dev/zero > "$root/big.bin" && cat "$root/big.bin" > /dev/null
     CURRENT=stage11
-    start_stage bin/stage11 stage11 "$root" || return
+    [[ -x $WORK/bin/stage11 ]] || return
+    start_stage "$WORK/bin/stage11" stage11 "$root" || return
     port=$PORT
     local url="ftp://127.0.0.1:$port/big.bin" want=$((FTP_MB * 1024 * 1024))
     local n t0 t1 ok i got pids
@@ -552,6 +581,11 @@ MD=$WORK/latest.md
     echo "- pinning: $PINNING ($WRK_THREADS wrk thread(s)); loopback"
     echo "- mode: $MODE; ${DURATION} s per workload, wrk --timeout ${WRK_TIMEOUT}s; whole run ${ELAPSED} s"
     echo "- files: generated; 1 KiB index.html, 64 KiB and 1 MiB random"
+    if ((${#SANITIZED[@]})); then
+        echo "- build: **sanitizer builds measured: ${SANITIZED[*]}** (not comparable; run make, then the bench)"
+    else
+        echo "- build: plain (make), stage12 with -w $SERVER_NCPU, other stages with their defaults"
+    fi
     echo
     echo "<!-- bench table begin -->"
     awk -F, -f bench/table.awk "$CSV"
