@@ -467,6 +467,7 @@ else
     LIST=$(ls stages 2>/dev/null | sed -n 's/^\(stage[0-9][0-9]\)_.*/\1/p' | sort -u)
 fi
 START_TIME=$(date +%s)
+LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
 echo "bench: mode $MODE, ${DURATION}s per workload ($WORKLOADS), $PINNING" >&2
 # Copies of the binaries, taken now, are measured: a rebuild of bin/ during
 # the run (make SAN=1 elsewhere) cannot swap programs under the harness.
@@ -581,6 +582,8 @@ MD=$WORK/latest.md
     echo "- pinning: $PINNING ($WRK_THREADS wrk thread(s)); loopback"
     echo "- mode: $MODE; ${DURATION} s per workload, wrk --timeout ${WRK_TIMEOUT}s; whole run ${ELAPSED} s"
     echo "- files: generated; 1 KiB index.html, 64 KiB and 1 MiB random"
+    echo "- machine load (1-minute average) at start / end: $LOAD_START / $(cut -d' ' -f1 /proc/loadavg)" \
+         "(above about 1, other work shared the CPUs and the numbers are noisy)"
     if ((${#SANITIZED[@]})); then
         echo "- build: **sanitizer builds measured: ${SANITIZED[*]}** (not comparable; run make, then the bench)"
     else
