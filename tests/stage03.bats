@@ -119,6 +119,7 @@ check_503_when_fork_fails() {
         wrap="setpriv --reuid=nobody --regid=nogroup --clear-groups $wrap"
     fi
     stop_server
+    rm -f "$SERVER_LOG" # start_server must not find the old server's ready line in it
     SERVER_WRAPPER="$wrap ${SERVER_WRAPPER:-}" start_server || return 1
     local i
     for i in 1 2 3; do

@@ -67,8 +67,12 @@ teardown() { stop_server; }
 worker_pids() { child_pids "$SERVER_PID" | sort; }
 worker_count_is() { (($(worker_pids | wc -l) == $1)); }
 
+# A new server in the same test.  The old log goes first: start_server reads
+# the port from it, and could find the old server's ready line before the
+# new server has truncated the file.
 restart_with() {
     stop_server
+    rm -f "$SERVER_LOG"
     start_server "$@"
 }
 

@@ -68,9 +68,9 @@ fds_at_least() { (($(fd_count "$SERVER_PID") >= $1)); }
 # Under load (200 parallel clients, stalled ones besides) the server is
 # still one thread in one process.
 check_one_thread_under_load() {
-    spawn_helper "$NETPOKE" -m 20 -H 4 -t 8 "$PORT" 'GET /hello.txt HTTP/1.1\r\nHost: te'
     local base out
     base=$(fd_count "$SERVER_PID")
+    spawn_helper "$NETPOKE" -m 20 -H 4 -t 8 "$PORT" 'GET /hello.txt HTTP/1.1\r\nHost: te'
     wait_until 3 fds_at_least $((base + 20)) || fail "the 20 stalled clients were not accepted" || return 1
     [[ $(thread_count "$SERVER_PID") == 1 ]] || fail "$(thread_count "$SERVER_PID") threads with 20 clients" || return 1
     out=$(parallel_gets 200 20 /index.html) &
