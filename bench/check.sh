@@ -73,7 +73,7 @@ in_csv=" $(sed -n 's/^STAGE //p' <<< "$report" | tr '\n' ' ')"
 if [[ -n ${STAGES:-} ]]; then
     expected=$STAGES
 else
-    expected=$(ls stages 2>/dev/null | sed -n 's/^\(stage[0-9][0-9]\)_.*/\1/p' | sort -u)
+    expected=$(for f in stages/stage[0-9][0-9]_*; do f=${f#stages/}; echo "${f%%_*}"; done | sort -u)
 fi
 for s in $expected; do
     [[ $s == stage11 || ! -x bin/$s ]] && continue
@@ -98,7 +98,7 @@ for s in $in_csv; do
     grep -q "^| $s |" <<< "$table" || fail "md: no table line for $s"
 done
 rows=$(($(wc -l <<< "$table") - 2))
-words=($in_csv)
+read -r -a words <<< "$in_csv"
 ((rows == ${#words[@]})) || fail "md: $rows table lines for ${#words[@]} stages in the csv"
 
 # --- latest.svg ----------------------------------------------------------------------------

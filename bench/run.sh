@@ -83,8 +83,8 @@ expand_cpus() {         # "0-2,5" -> "0 1 2 5"
         fi
     done
 }
-CPUS=($(expand_cpus "$(taskset -pc $$ 2>/dev/null | sed 's/.*: //')"))
-((${#CPUS[@]})) || CPUS=($(seq 0 $(($(nproc) - 1))))
+mapfile -t CPUS < <(expand_cpus "$(taskset -pc $$ 2>/dev/null | sed 's/.*: //')")
+((${#CPUS[@]})) || mapfile -t CPUS < <(seq 0 $(($(nproc) - 1)))
 if ((${#CPUS[@]} >= 2)) && command -v taskset >/dev/null; then
     SERVER_CPUS=${CPUS[0]}
     CLIENT_CPUS=$(IFS=,; echo "${CPUS[*]:1}")
@@ -402,7 +402,7 @@ bench_server() {
         note "$CURRENT: GET / answered '$CHECK_GOT' instead of 200; not measured"
         for W in $WORKLOADS; do
             workload "$W"
-            SAMPLES=/dev/null CPU_TICKS= R=()
+            SAMPLES=/dev/null CPU_TICKS='' R=()
             csv_row failed "GET / answered $CHECK_GOT"
         done
         return
@@ -426,7 +426,7 @@ bench_server() {
         [[ $W == big ]] && want=$SIZE_big
         [[ $W == mid ]] && want=$SIZE_mid
         if ! check_serves "$W_PATH" "$want"; then
-            SAMPLES=/dev/null CPU_TICKS= R=()
+            SAMPLES=/dev/null CPU_TICKS='' R=()
             csv_row skipped "GET $W_PATH answered $CHECK_GOT (does not serve files)"
             note "$CURRENT: '$W_LABEL' not measured: GET $W_PATH answered '$CHECK_GOT', not '200 $want'"
             continue
@@ -464,7 +464,7 @@ args_of() {              # the stage options the bench passes
 if [[ -n ${STAGES:-} ]]; then
     LIST=$STAGES
 else
-    LIST=$(ls stages 2>/dev/null | sed -n 's/^\(stage[0-9][0-9]\)_.*/\1/p' | sort -u)
+    LIST=$(for f in stages/stage[0-9][0-9]_*; do f=${f#stages/}; echo "${f%%_*}"; done | sort -u)
 fi
 START_TIME=$(date +%s)
 LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
@@ -483,7 +483,11 @@ SANITIZED=()
 for CURRENT in $LIST; do
     [[ -x bin/$CURRENT ]] && snapshot "$CURRENT"
 done
-start_again() { start_stage "$WORK/bin/$CURRENT" "$CURRENT" "$ROOT" $(args_of "$CURRENT"); }
+start_again() {
+    local args
+    read -r -a args <<< "$(args_of "$CURRENT")"
+    start_stage "$WORK/bin/$CURRENT" "$CURRENT" "$ROOT" "${args[@]}"
+}
 MEASURED=()
 for CURRENT in $LIST; do
     [[ $CURRENT == stage11 ]] && continue           # FTP: the side table below
@@ -496,7 +500,7 @@ for CURRENT in $LIST; do
     [[ " ${SANITIZED[*]} " == *" $CURRENT "* ]] && MODEL+=" [sanitizer build]"
     if ! start_again; then
         W=close && workload close
-        SAMPLES=/dev/null CPU_TICKS= R=()
+        SAMPLES=/dev/null CPU_TICKS='' R=()
         csv_row failed "did not start"
         continue
     fi
@@ -572,6 +576,8 @@ ELAPSED=$(($(date +%s) - START_TIME))
 mkdir -p "$RESULTS"
 STAMP=$(date -u +%Y%m%d-%H%M%S)
 MD=$WORK/latest.md
+[[ " $WORKLOADS " == *" cliff "* ]] &&
+    CLIFF_GUIDE="; errors at c=$CLIFF_CONNS are a server that cannot hold that many clients, not a harness fault."
 {
     echo "# serverlab bench, $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo
@@ -605,8 +611,7 @@ MD=$WORK/latest.md
         echo
     fi
     echo "Reading: higher req/s and MB/s are better, lower latency, CPU per request," \
-         "memory and errors are better; p99 is what the unluckiest 1 in 100 requests waits;" \
-         "errors at c=$CLIFF_CONNS are a server that cannot hold that many clients, not a harness fault."
+         "memory and errors are better; p99 is what the unluckiest 1 in 100 requests waits${CLIFF_GUIDE:-.}"
 } > "$MD"
 awk -F, -f bench/svg.awk -v title="serverlab: requests/s per stage ($MODE run, $(date -u +%Y-%m-%d))" \
     "$CSV" > "$WORK/latest.svg"
