@@ -223,6 +223,18 @@ static int shed_with_reserve(void)
     return fd >= 0 ? 0 : -1;
 }
 
+/* Over the -c cap: hang up at once, spending nothing on the client.  What
+ * it already sent is read away first, so that close() sends a FIN (the
+ * client sees an empty reply) rather than a RST.  No 503: it would be
+ * written before the request was read, for a client we mean to shed. */
+static void refuse(int fd)
+{
+    char scratch[1024];
+    for (int i = 0; i < 4 && read(fd, scratch, sizeof scratch) > 0; i++)
+        ;                               /* bounded: a client streaming at us gets no more */
+    close(fd);
+}
+
 /* Edge-triggered listener: accept until EAGAIN. */
 static void accept_clients(void)
 {
@@ -242,7 +254,7 @@ static void accept_clients(void)
         /* The cap counts the connections of all workers together. */
         if (atomic_fetch_add_explicit(cfg->open_conns, 1, memory_order_relaxed) >= cfg->max_conns) {
             atomic_fetch_sub_explicit(cfg->open_conns, 1, memory_order_relaxed);
-            close(fd);                  /* over -c: refuse at once, costing nothing */
+            refuse(fd);
             continue;
         }
         struct conn *c = conn_new(fd);
