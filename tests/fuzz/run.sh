@@ -114,9 +114,13 @@ for name in "${harnesses[@]}"; do
     cov=$(grep -o 'cov: [0-9]*' "$out/$name.log" | tail -1)
     corpus=$(find "$work" -type f | wc -l)
     if ((rc == 0)); then
-        rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$out/$name.log" | tail -1)
-        echo "fuzz: $name: ok — ${execs:-0} executions in ${seconds} s (${rate:-0}/s)," \
-             "${cov:-cov: ?}, $corpus inputs in $work"
+        if ((seconds == 0)); then
+            echo "fuzz: $name: ok — replayed $execs seed and finding inputs"
+        else
+            rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$out/$name.log" | tail -1)
+            echo "fuzz: $name: ok — ${execs:-0} executions in ${seconds} s (${rate:-0}/s)," \
+                 "${cov:-cov: ?}, $corpus inputs in $work"
+        fi
     else
         grep -E '^(==[0-9]+==ERROR|SUMMARY|fuzz_[a-z]+:|artifact_prefix|Test unit written)|runtime error' \
             "$out/$name.log" | head -20 >&2
