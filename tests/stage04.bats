@@ -62,6 +62,29 @@ teardown() { stop_server; }
 @test "port in use exits 2" { check_port_in_use_exits_2; }
 @test "missing docroot exits 2" { check_missing_docroot_exits_2; }
 
+# hostile clients (tests/lib/hostile.bash)
+load lib/hostile
+@test "hostile: 10 000-byte header lines" { check_hostile_long_header_lines; }
+@test "hostile: 1 000 headers" { check_hostile_1000_headers; }
+@test "hostile: NUL in the target" { check_hostile_nul_in_target; }
+@test "hostile: invalid UTF-8" { check_hostile_invalid_utf8; }
+@test "hostile: bad Content-Length" { check_hostile_content_length; }
+@test "hostile: smuggling shapes (CL+TE, TE variants)" { check_hostile_smuggling; }
+@test "hostile: HTTP/0.9 request" { check_hostile_http09; }
+@test "hostile: absolute-form target" { check_hostile_absolute_form; }
+@test "hostile: lower-case method" { check_hostile_lowercase_method; }
+@test "hostile: bare LF line ends accepted" { check_hostile_bare_lf; }
+@test "hostile: resets at every phase" { check_hostile_resets_every_phase; }
+@test "hostile: half-closed client gets its reply" { check_hostile_half_close; }
+
+# The pool's weakness, asserted as such: as many slowloris connections as
+# there are workers stall it (stage05 and stage06 survive the whole crowd).
+check_slowloris_stalls_the_pool() {
+    restart_with -w 4 || return 1
+    check_hostile_slowloris_blocks 4
+}
+@test "weakness: 4 slowloris connections stall a pool of 4" { check_slowloris_stalls_the_pool; }
+
 # --- the pool -----------------------------------------------------------------
 
 worker_pids() { child_pids "$SERVER_PID" | sort; }
