@@ -8,7 +8,7 @@ load lib/event_stages
 
 setup_file() { make_fixture_docroot; }
 setup() { start_server; }
-teardown() { stop_server; }
+teardown() { stop_server_and_check_log; }
 
 # basics
 @test "basics: GET / serves index.html" { check_get_index; }

@@ -92,3 +92,13 @@ check_pipelined_burst_200() {
             fail "reply $i of 200 is not hello.txt: $(head -n 1 "$BATS_TEST_TMPDIR/split.$i.head")" || return 1
     done
 }
+
+# teardown for these suites: stop the server, then fail the test if the
+# sanitizers (make SAN=1) reported anything in the server's log.
+stop_server_and_check_log() {
+    stop_server
+    [[ -n ${SERVER_LOG:-} && -f $SERVER_LOG ]] || return 0
+    if grep -qE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' "$SERVER_LOG"; then
+        fail "sanitizer report in the server log:" "$(grep -E -A8 'Sanitizer|runtime error:' "$SERVER_LOG" | head -n 30)"
+    fi
+}
