@@ -16,9 +16,9 @@
 /* Internal step result: "something changed, look again". */
 #define KEEP_GOING (-1)
 
-static struct conn *all_conns;                  /* every open connection */
-static struct conn *linger_head, *linger_tail;  /* lingering, oldest first */
-static int spare_fd = -1;                       /* see conn_accept() */
+static struct conn *all_conns;                 /* every open connection */
+static struct conn *linger_head, *linger_tail; /* lingering, oldest first */
+static int spare_fd = -1;                      /* see conn_accept() */
 
 static long long now_ms(void)
 {
@@ -60,9 +60,9 @@ int conn_accept(int listen_fd)
         if (fd >= 0)
             return fd;
         if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return -1;                  /* nobody waiting: not an error */
+            return -1; /* nobody waiting: not an error */
         if (errno == EINTR || errno == ECONNABORTED)
-            continue;                   /* a signal; a client that gave up in the queue */
+            continue; /* a signal; a client that gave up in the queue */
         if (errno == EMFILE || errno == ENFILE) {
             if (shed_one(listen_fd) == 0)
                 continue;
@@ -87,7 +87,7 @@ struct conn *conn_open(int fd, const struct server_options *opt, int persistent)
     c->opt = opt;
     c->persistent = persistent;
     c->state = CONN_RECEIVING;
-    c->rep.file_fd = -1;            /* calloc's 0 would be stdin */
+    c->rep.file_fd = -1; /* calloc's 0 would be stdin */
     http_request_reset(&c->req);
 
     c->next = all_conns;
@@ -149,7 +149,7 @@ void conn_close_all(void)
 static int start_lingering(struct conn *c)
 {
     if (shutdown(c->fd, SHUT_WR) < 0)
-        return CONN_WANT_CLOSE;         /* ENOTCONN: the client is already gone */
+        return CONN_WANT_CLOSE; /* ENOTCONN: the client is already gone */
     c->state = CONN_LINGERING;
     c->in_start = c->in_end = 0;
     c->body_to_skip = 0;
@@ -189,7 +189,7 @@ static int drain(struct conn *c)
         if (n > 0)
             continue;
         if (n == 0)
-            return CONN_WANT_CLOSE;     /* the client closed too: done */
+            return CONN_WANT_CLOSE; /* the client closed too: done */
         if (errno == EINTR)
             continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -244,7 +244,7 @@ static int read_more(struct conn *c)
         c->in_start = c->in_end = 0;
     if (c->in_end == sizeof c->in) {
         if (c->in_start == 0) {
-            start_error(c, 431);        /* a head that does not fit */
+            start_error(c, 431); /* a head that does not fit */
             return KEEP_GOING;
         }
         /* Move the unparsed rest to the front.  The parser's progress
@@ -260,12 +260,12 @@ static int read_more(struct conn *c)
         return KEEP_GOING;
     }
     if (n == 0)
-        return CONN_WANT_CLOSE;     /* EOF: the client left (maybe mid-request) */
+        return CONN_WANT_CLOSE; /* EOF: the client left (maybe mid-request) */
     if (errno == EINTR)
         return KEEP_GOING;
     if (errno == EAGAIN || errno == EWOULDBLOCK)
-        return CONN_WANT_READ;      /* no data yet: the client is still there */
-    return CONN_WANT_CLOSE;         /* ECONNRESET and the like: the client left */
+        return CONN_WANT_READ; /* no data yet: the client is still there */
+    return CONN_WANT_CLOSE;    /* ECONNRESET and the like: the client left */
 }
 
 static int receive(struct conn *c)
@@ -283,7 +283,7 @@ static int receive(struct conn *c)
             return KEEP_GOING;
         }
     }
-    return read_more(c);            /* HTTP_INCOMPLETE, or nothing buffered */
+    return read_more(c); /* HTTP_INCOMPLETE, or nothing buffered */
 }
 
 /* ---- sending -------------------------------------------------------------- */
@@ -293,8 +293,8 @@ static int write_failed(void)
     if (errno == EINTR)
         return KEEP_GOING;
     if (errno == EAGAIN || errno == EWOULDBLOCK)
-        return CONN_WANT_WRITE;     /* the socket buffer is full: later */
-    return CONN_WANT_CLOSE;         /* EPIPE, ECONNRESET: the client left */
+        return CONN_WANT_WRITE; /* the socket buffer is full: later */
+    return CONN_WANT_CLOSE;     /* EPIPE, ECONNRESET: the client left */
 }
 
 /* The reply is out: wait for the next request, or close.  Closing always
@@ -334,7 +334,7 @@ static int send_some(struct conn *c)
         if (n < 0)
             return write_failed();
         if (n == 0)
-            return CONN_WANT_CLOSE;     /* the file shrank under us: the length is a lie now */
+            return CONN_WANT_CLOSE; /* the file shrank under us: the length is a lie now */
         r->file_remaining -= n;
     }
     return reply_sent(c);
@@ -347,9 +347,15 @@ enum conn_want conn_run(struct conn *c)
     for (;;) {
         int step;
         switch (c->state) {
-        case CONN_RECEIVING: step = receive(c);   break;
-        case CONN_SENDING:   step = send_some(c); break;
-        default:             step = drain(c);     break;
+        case CONN_RECEIVING:
+            step = receive(c);
+            break;
+        case CONN_SENDING:
+            step = send_some(c);
+            break;
+        default:
+            step = drain(c);
+            break;
         }
         if (step != KEEP_GOING)
             return (enum conn_want)step;

@@ -37,38 +37,38 @@
 
 /* Room for the largest head we accept plus the start of what follows it, so
  * that an oversized head is seen as one (431) rather than as a full buffer. */
-#define CONN_INBUF      (HTTP_MAX_HEAD + 4096)
-#define CONN_LINGER_MS  1000
+#define CONN_INBUF     (HTTP_MAX_HEAD + 4096)
+#define CONN_LINGER_MS 1000
 
 enum conn_state { CONN_RECEIVING, CONN_SENDING, CONN_LINGERING };
 
 enum conn_want {
-    CONN_WANT_READ,     /* wait until the socket is readable */
-    CONN_WANT_WRITE,    /* wait until the socket is writable */
-    CONN_WANT_CLOSE,    /* done or failed: the caller calls conn_close() */
+    CONN_WANT_READ,  /* wait until the socket is readable */
+    CONN_WANT_WRITE, /* wait until the socket is writable */
+    CONN_WANT_CLOSE, /* done or failed: the caller calls conn_close() */
 };
 
 struct conn {
     int fd;
-    int persistent;              /* keep-alive allowed (stage08 on) */
+    int persistent; /* keep-alive allowed (stage08 on) */
     enum conn_state state;
     const struct server_options *opt;
 
     /* Input: bytes in[in_start .. in_end) are received and not yet used. */
     char in[CONN_INBUF];
     size_t in_start, in_end;
-    struct http_request req;     /* its pointers point into in[] */
-    long long body_to_skip;      /* request body bytes still to discard */
+    struct http_request req; /* its pointers point into in[] */
+    long long body_to_skip;  /* request body bytes still to discard */
 
     /* Output: rep.head[head_sent .. rep.head_len), then the file. */
     struct http_reply rep;
     size_t head_sent;
 
-    unsigned interest;           /* for the event loop: what it last asked epoll for */
-    long long linger_until;      /* CLOCK_MONOTONIC ms, while LINGERING */
+    unsigned interest;      /* for the event loop: what it last asked epoll for */
+    long long linger_until; /* CLOCK_MONOTONIC ms, while LINGERING */
 
-    struct conn *prev, *next;         /* every open connection */
-    struct conn *lprev, *lnext;       /* lingering ones, oldest first */
+    struct conn *prev, *next;   /* every open connection */
+    struct conn *lprev, *lnext; /* lingering ones, oldest first */
 };
 
 /* Accept one pending connection as a nonblocking, close-on-exec socket.

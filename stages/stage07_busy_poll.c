@@ -38,7 +38,7 @@
 #define PERSISTENT 0
 
 static struct server_options opt = SERVER_OPTIONS_DEFAULTS("stage07");
-static long sweep_sleep_usec;   /* -s */
+static long sweep_sleep_usec; /* -s */
 
 static int on_option(int letter, const char *arg, void *ctx)
 {
@@ -58,7 +58,7 @@ static void sweep_clients(void)
 {
     struct conn *c, *next;
     for (c = conn_first(); c != NULL; c = next) {
-        next = c->next;     /* c may be freed below */
+        next = c->next; /* c may be freed below */
         if (conn_run(c) == CONN_WANT_CLOSE)
             conn_close(c);
     }
@@ -67,14 +67,16 @@ static void sweep_clients(void)
 static void pause_between_sweeps(void)
 {
     struct timespec ts = { sweep_sleep_usec / 1000000, (sweep_sleep_usec % 1000000) * 1000 };
-    nanosleep(&ts, NULL);   /* EINTR from SIGTERM is fine: the loop looks at the flag */
+    nanosleep(&ts, NULL); /* EINTR from SIGTERM is fine: the loop looks at the flag */
 }
 
 int main(int argc, char **argv)
 {
     struct stage_options extra = {
-        "s:", "  -s USEC  sleep USEC microseconds between sweeps (default 0: spin)\n",
-        on_option, &sweep_sleep_usec,
+        "s:",
+        "  -s USEC  sleep USEC microseconds between sweeps (default 0: spin)\n",
+        on_option,
+        &sweep_sleep_usec,
     };
     parse_options(argc, argv, &opt, &extra);
     install_signal_handlers();

@@ -66,7 +66,7 @@ static void serve_client(int ep, struct conn *c)
 {
     enum conn_want want = conn_run(c);
     if (want == CONN_WANT_CLOSE) {
-        conn_close(c);      /* close() also drops it from the interest list */
+        conn_close(c); /* close() also drops it from the interest list */
         return;
     }
     unsigned interest = want == CONN_WANT_WRITE ? EPOLLOUT : EPOLLIN;

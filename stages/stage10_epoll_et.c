@@ -70,7 +70,7 @@ static void accept_clients(int ep, int listen_fd)
 static void serve_client(struct conn *c)
 {
     if (conn_run(c) == CONN_WANT_CLOSE)
-        conn_close(c);      /* close() also drops it from the interest list */
+        conn_close(c); /* close() also drops it from the interest list */
 }
 
 int main(int argc, char **argv)
@@ -80,7 +80,8 @@ int main(int argc, char **argv)
     int listen_fd = open_listener(&opt, SOMAXCONN, LISTEN_NONBLOCK);
 
     int ep = epoll_create1(EPOLL_CLOEXEC);
-    struct epoll_event lev = { .events = EPOLLIN | EPOLLET, .data.ptr = NULL }; /* NULL: the listener */
+    struct epoll_event lev = { .events = EPOLLIN | EPOLLET,
+                               .data.ptr = NULL }; /* NULL: the listener */
     if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd, &lev) < 0) {
         perror("stage10: epoll");
         return 1;

@@ -33,16 +33,17 @@
 
 struct client {
     int fd;
-    int replies;                /* good replies so far */
-    size_t req_sent;            /* bytes of the current request sent */
-    size_t head_len;            /* reply head bytes so far */
-    long long body_left;        /* -1 while the head is incomplete */
+    int replies;         /* good replies so far */
+    size_t req_sent;     /* bytes of the current request sent */
+    size_t head_len;     /* reply head bytes so far */
+    long long body_left; /* -1 while the head is incomplete */
     char head[HEAD_MAX];
 };
 
 static char request[1024];
 static size_t request_len;
 static long nrequests = 20;
+static struct client *clients; /* (global: early exits need not free it) */
 
 static long long now_ms(void)
 {
@@ -98,11 +99,11 @@ static int receive(struct client *c)
     for (;;) {
         ssize_t n = read(c->fd, buf, sizeof buf);
         if (n == 0)
-            return -1;              /* closed by the server before we were done */
+            return -1; /* closed by the server before we were done */
         if (n < 0)
             return errno == EAGAIN || errno == EINTR ? 0 : -1;
         for (ssize_t i = 0; i < n;) {
-            if (c->body_left < 0) {         /* still in the head */
+            if (c->body_left < 0) { /* still in the head */
                 if (c->head_len == HEAD_MAX - 1)
                     return -1;
                 c->head[c->head_len++] = buf[i++];
@@ -114,9 +115,9 @@ static int receive(struct client *c)
                 c->body_left -= take;
                 i += take;
             }
-            if (c->body_left == 0) {        /* one whole reply */
+            if (c->body_left == 0) { /* one whole reply */
                 if (i < n)
-                    return -1;              /* bytes we never asked for */
+                    return -1; /* bytes we never asked for */
                 c->replies++;
                 if (c->replies == nrequests)
                     return 1;
@@ -136,9 +137,15 @@ int main(int argc, char **argv)
     int opt;
     while ((opt = getopt(argc, argv, "n:r:t:")) != -1) {
         switch (opt) {
-        case 'n': nconns = number(optarg, 1, 100000); break;
-        case 'r': nrequests = number(optarg, 1, 1000000); break;
-        case 't': seconds = number(optarg, 1, 3600); break;
+        case 'n':
+            nconns = number(optarg, 1, 100000);
+            break;
+        case 'r':
+            nrequests = number(optarg, 1, 1000000);
+            break;
+        case 't':
+            seconds = number(optarg, 1, 3600);
+            break;
         default:
             fprintf(stderr, "usage: kaload [-n CONNS] [-r REQUESTS] [-t SECONDS] PORT PATH\n");
             return 2;
@@ -149,9 +156,11 @@ int main(int argc, char **argv)
         return 2;
     }
     struct sockaddr_in server = { .sin_family = AF_INET,
-                                  .sin_port = htons((unsigned short)number(argv[optind], 1, 65535)) };
+                                  .sin_port =
+                                      htons((unsigned short)number(argv[optind], 1, 65535)) };
     inet_pton(AF_INET, "127.0.0.1", &server.sin_addr);
-    int len = snprintf(request, sizeof request, "GET %s HTTP/1.1\r\nHost: kaload\r\n\r\n", argv[optind + 1]);
+    int len = snprintf(request, sizeof request, "GET %s HTTP/1.1\r\nHost: kaload\r\n\r\n",
+                       argv[optind + 1]);
     if (len < 0 || (size_t)len >= sizeof request) {
         fprintf(stderr, "kaload: path too long\n");
         return 2;
@@ -159,7 +168,7 @@ int main(int argc, char **argv)
     request_len = (size_t)len;
 
     long long deadline = now_ms() + seconds * 1000;
-    struct client *clients = calloc((size_t)nconns, sizeof *clients);
+    clients = calloc((size_t)nconns, sizeof *clients);
     int ep = epoll_create1(EPOLL_CLOEXEC);
     if (clients == NULL || ep < 0) {
         perror("kaload");
@@ -209,10 +218,10 @@ int main(int argc, char **argv)
             struct client *c = events[i].data.ptr;
             int r = receive(c);
             if (r == 0 && c->req_sent < request_len)
-                r = send_request(c);    /* (a local send of a few bytes never waits, but be exact) */
+                r = send_request(c); /* (a local send of a few bytes never waits, but be exact) */
             if (r != 0) {
                 failed += r < 0;
-                close(c->fd);           /* also leaves the epoll set */
+                close(c->fd); /* also leaves the epoll set */
                 c->fd = -1;
                 active--;
             }
