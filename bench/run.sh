@@ -22,12 +22,38 @@
 #   CLIFF_CONNS=N             connections of the c=1000 workload
 #   WORKLOADS="close ka ..."  which workloads, from: close ka cliff big mid
 #   NGINX=0  FTP=0            skip the nginx row / the FTP side table
+#   NETEM=1 [NETEM_DELAY=1ms] run in a private network namespace whose own
+#                             loopback delays every packet (root only; see below)
 #
 # Every wait is bounded: wrk stops after DURATION (and `timeout` kills it if
 # it does not), requests time out after WRK_TIMEOUT, servers get SIGTERM and,
 # after 5 s, SIGKILL.  A stage whose binary is missing is skipped with a note.
 set -u
 cd "$(dirname "$0")/.." || exit 2
+
+# --- NETEM=1: a slower loopback, in a network namespace of our own ----------------
+# On loopback a round trip costs microseconds, so a server that makes clients
+# wait (the iterative stages) looks better than it would on any real network.
+# NETEM=1 re-runs this script under `unshare --net`: a new namespace with its
+# own lo, to which `tc netem` adds NETEM_DELAY to every packet (so a round
+# trip takes twice that).  Traffic stays on 127.0.0.1, and the machine's real
+# loopback is never touched: the namespace disappears with the run.
+NETWORK="loopback"
+if [[ ${NETEM:-0} == 1 ]]; then
+    NETEM_DELAY=${NETEM_DELAY:-1ms}
+    if [[ -z ${BENCH_IN_NETNS:-} ]]; then
+        if [[ $(id -u) -ne 0 ]] || ! command -v unshare >/dev/null || ! command -v tc >/dev/null; then
+            echo "bench: NETEM=1 needs root, unshare (util-linux) and tc (iproute2)" >&2
+            exit 2
+        fi
+        exec unshare --net -- env BENCH_IN_NETNS=1 bash "$0" "$@"
+    fi
+    ip link set lo up &&
+        tc qdisc add dev lo root netem delay "$NETEM_DELAY" ||
+        { echo "bench: NETEM=1 skipped: tc could not add a netem qdisc (is the kernel's sch_netem available?)" >&2
+          exit 2; }
+    NETWORK="loopback in a private network namespace with netem delay $NETEM_DELAY each way"
+fi
 
 QUICK=${QUICK:-0}
 [[ $QUICK == 0 || -z $QUICK ]] && QUICK=0 || QUICK=1
@@ -585,7 +611,7 @@ MD=$WORK/latest.md
          "$(nproc --all) CPUs, Linux $(uname -r)"
     echo "- tools: $(wrk -v 2>&1 | head -n 1 | awk '{ print $1, $2 }')," \
          "${NGINX_VERSION:+nginx $NGINX_VERSION, }$(curl --version | head -n 1 | awk '{ print $1, $2 }')"
-    echo "- pinning: $PINNING ($WRK_THREADS wrk thread(s)); loopback"
+    echo "- pinning: $PINNING ($WRK_THREADS wrk thread(s)); $NETWORK"
     echo "- mode: $MODE; ${DURATION} s per workload, wrk --timeout ${WRK_TIMEOUT}s; whole run ${ELAPSED} s"
     echo "- files: generated; 1 KiB index.html, 64 KiB and 1 MiB random"
     echo "- machine load (1-minute average) at start / end: $LOAD_START / $(cut -d' ' -f1 /proc/loadavg)" \
