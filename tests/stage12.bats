@@ -104,6 +104,7 @@ teardown() {
 @test "stage12: fd limit raised to the hard limit and reported" { check_fd_limit_reported; }
 @test "stage12: -w 3 runs three single-threaded workers, SIGTERM ends all" { check_workers_and_stop; }
 @test "stage12: -e (shared listener, EPOLLEXCLUSIVE) serves too" { check_exclusive_mode; }
+@test "stage12: a killed worker is replaced, and no request is lost" { check_worker_replaced; }
 @test "stage12: -t 1 closes a silent connection, -t 60 does not" { check_idle_timeout; }
 @test "stage12: -t 1 closes an idle keep-alive connection after its reply" { check_keepalive_idle_timeout; }
 @test "stage12: a half request gets 408 and a close" { check_slowloris_408; }
@@ -202,6 +203,25 @@ check_exclusive_mode() {
     out=$(parallel_gets 50 10 /index.html)
     expect_all_ok 50 "$DOCROOT/index.html" "$out" || return 1
     check_keepalive_100_requests
+}
+
+# SIGKILL one of two workers: the master logs it, starts another, and the
+# connections queued on the dead one's listener (kept open by the master)
+# are served by the new one: every request of a run afterwards is answered.
+check_worker_replaced() {
+    local workers victim now out
+    workers=$(child_pids "$SERVER_PID")
+    victim=$(head -n 1 <<< "$workers")
+    kill -KILL "$victim"
+    wait_until 5 eval '[[ $(child_pids "$SERVER_PID" | wc -l) == 2 && -z $(child_pids "$SERVER_PID" | grep -x '"$victim"') ]]' ||
+        fail "no replacement for worker $victim: $(child_pids "$SERVER_PID" | tr '\n' ' ')" || return 1
+    grep -q "worker $victim killed by signal 9: restarting it" "$SERVER_LOG" ||
+        fail "the master did not report it:" "$(cat "$SERVER_LOG")" || return 1
+    out=$(parallel_gets 40 10 /hello.txt)
+    expect_all_ok 40 "$DOCROOT/hello.txt" "$out" || return 1
+    stop_server
+    [[ $SERVER_STATUS == 0 && -z $SERVER_LEFTOVERS ]] ||
+        fail "after a replacement, stop gave status $SERVER_STATUS, leftovers '$SERVER_LEFTOVERS'"
 }
 
 # A connection that never sends a byte is closed after -t 1 — and, as a

@@ -15,7 +15,7 @@
  *                set once on the listener (accepted sockets inherit it); the
  *                connection cap -c shared by all workers; a master that
  *                restarts a dead worker and turns SIGTERM into a bounded stop.
- *   worker.c     the tuned connection: ~130 bytes while idle, buffers only while
+ *   worker.c     the tuned connection: 120 bytes while idle, buffers only while
  *                a request is in progress, no malloc per request, one writev()
  *                per small reply, sendfile() for large ones, 408 for unfinished
  *                requests, EMFILE handled with a reserve descriptor, the
@@ -216,8 +216,12 @@ static void reap_workers(int stopping)
             counts->per_worker[i] = 0;
             if (stopping)
                 break;
-            fprintf(stderr, "stage12: worker %d died (status %d): restarting it\n", (int)pid,
-                    status);
+            if (WIFSIGNALED(status))
+                fprintf(stderr, "stage12: worker %d killed by signal %d: restarting it\n",
+                        (int)pid, WTERMSIG(status));
+            else
+                fprintf(stderr, "stage12: worker %d exited with status %d: restarting it\n",
+                        (int)pid, WEXITSTATUS(status));
             if (mono_ms() - worker_started[i] < 1000)
                 sleep(1);               /* dying at once: don't fork in a tight loop */
             spawn_worker(i);            /* its listener (kept by the master) is waiting */

@@ -6,7 +6,7 @@
  * and it only ever stops on EAGAIN.  What is different here is the cost of a
  * connection and of a request:
  *
- *   memory   an open connection is a ~130-byte struct conn.  The 22 KiB of
+ *   memory   an open connection is a 120-byte struct conn.  The 22 KiB of
  *            buffers (request bytes, reply head) are taken from a pool when
  *            bytes arrive and given back as soon as the connection is idle
  *            again, so 10 000 idle keep-alive clients cost ~1.3 MB, not 220 MB.
