@@ -159,6 +159,10 @@ start_server() {
     SERVER_STATUS=
     PORT=
     [[ -x $SERVER ]] || fail "no server binary at $SERVER (build it: make $STAGE)" || return 1
+    # Empty the log here, not only in the redirection below: that one happens
+    # in the background child, and until it does we could read the ready line
+    # of a server this test started before.
+    : >"$SERVER_LOG"
     # shellcheck disable=SC2086  # SERVER_WRAPPER is a command prefix: split it
     ${SERVER_WRAPPER:-} "$SERVER" -p 0 -r "$DOCROOT" -b 127.0.0.1 "$@" \
         </dev/null >"$SERVER_OUT" 2>"$SERVER_LOG" 3>&- &
