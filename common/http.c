@@ -50,6 +50,8 @@ static int check_partial(struct http_request *req, const char *line, size_t len)
         n--; /* perhaps the CR of its CRLF, which is not part of the line */
     size_t m = n < MAX_METHOD + 1 ? n : MAX_METHOD + 1;
     const char *sp = memchr(line, ' ', m);
+    if (sp == line) /* no method at all */
+        return fail(req, 400);
     for (const char *c = line; c < (sp != NULL ? sp : line + m); c++)
         if (!is_tchar((unsigned char)*c))
             return fail(req, 400);
