@@ -183,7 +183,8 @@ static size_t make_head_of(char *buf, size_t total)
 static struct good_case generated_good[2];
 static char big_head_long_target[HTTP_MAX_HEAD + HTTP_MAX_TARGET + 64];
 static char bad_method_long_target[HTTP_MAX_HEAD];
-static struct bad_case generated_bad[7];
+static char no_method_long_target[HTTP_MAX_TARGET + 64];
+static struct bad_case generated_bad[8];
 
 static void generate_cases(void)
 {
@@ -226,6 +227,13 @@ static void generate_cases(void)
     bad_method_long_target[1] = '(';
     generated_bad[6] =
         (struct bad_case){ "bad method before a long target: 400", bad_method_long_target, n, 400 };
+    /* Found by fuzz_http: " /aaa…" (no method, a long target) was 400 in one
+     * piece but 414 in pieces, where the target was judged first. */
+    n = make_long_target(no_method_long_target, HTTP_MAX_TARGET + 1, "\r\n\r\n");
+    memmove(no_method_long_target, no_method_long_target + 3, n - 3);
+    n -= 3;
+    generated_bad[7] =
+        (struct bad_case){ "no method before a long target: 400", no_method_long_target, n, 400 };
 }
 
 /* ---- checking one answer ------------------------------------------------- */
