@@ -71,6 +71,9 @@ static int status_for_errno(int err)
     switch (err) {
     case EACCES: case EPERM: case ELOOP: return 403;
     case ENAMETOOLONG: return 414;
+    /* The server ran out of descriptors or memory: the file may well exist,
+     * so "not found" would be a lie; "try again later" is the truth. */
+    case EMFILE: case ENFILE: case ENOMEM: return 503;
     default: return 404; /* ENOENT, ENOTDIR, ... */
     }
 }

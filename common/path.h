@@ -8,7 +8,8 @@
  *      docroot (a symlink pointing outside is caught here);
  *   5. a directory: without a trailing slash -> 301 to the slashed path;
  *      with one -> its index.html (checked the same way), else 404;
- *   6. only regular files are opened; unreadable -> 403.
+ *   6. only regular files are opened; unreadable -> 403; out of descriptors
+ *      or memory while opening -> 503 (the file may exist: retry later).
  */
 #ifndef SERVERLAB_PATH_H
 #define SERVERLAB_PATH_H
@@ -18,7 +19,7 @@
 #include <time.h>
 
 struct resolved_file {
-    int status;             /* 200, 301, 400, 403, 404 */
+    int status;             /* 200, 301, 400, 403, 404, 414, 503 */
     int fd;                 /* open, O_RDONLY|O_CLOEXEC, when status is 200; else -1 */
     off_t size;
     time_t mtime;
