@@ -5,6 +5,7 @@
 
 load lib/common
 load lib/event_stages
+load lib/hostile
 
 setup_file() { make_fixture_docroot; }
 setup() { start_server; }
@@ -58,6 +59,21 @@ teardown() { stop_server_and_check_log; }
 @test "concurrency: a stalled client does not delay others" { check_stalled_client_does_not_delay_others; }
 @test "concurrency: 200 parallel clients all answered" { check_200_parallel_clients; }
 @test "concurrency: a slow reader does not block others" { check_slow_reader_does_not_block_others; }
+
+# hostile clients (tests/lib/hostile.bash)
+@test "hostile: 10 000-byte header lines" { check_hostile_long_header_lines; }
+@test "hostile: 1 000 headers" { check_hostile_1000_headers; }
+@test "hostile: NUL in the target" { check_hostile_nul_in_target; }
+@test "hostile: invalid UTF-8" { check_hostile_invalid_utf8; }
+@test "hostile: bad Content-Length" { check_hostile_content_length; }
+@test "hostile: smuggling shapes (CL+TE, TE variants)" { check_hostile_smuggling; }
+@test "hostile: HTTP/0.9 request" { check_hostile_http09; }
+@test "hostile: absolute-form target" { check_hostile_absolute_form; }
+@test "hostile: lower-case method" { check_hostile_lowercase_method; }
+@test "hostile: bare LF line ends accepted" { check_hostile_bare_lf; }
+@test "hostile: resets at every phase" { check_hostile_resets_every_phase; }
+@test "hostile: half-closed client gets its reply" { check_hostile_half_close; }
+@test "hostile: slowloris crowd, others still served" { check_hostile_slowloris; }
 
 # lifecycle
 @test "lifecycle: ready line" { check_ready_line; }
