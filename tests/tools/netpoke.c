@@ -449,8 +449,12 @@ int main(int argc, char **argv)
     }
     p.port = (int)number(argv[optind], 'p', 1, 65535);
     p.data = decode_escapes(argc - optind == 2 ? argv[optind + 1] : "", &p.data_len);
-    if (p.data == NULL || (file && append_file(&p, file) < 0))
+    if (p.data == NULL)
         return EXIT_USAGE;
+    if (file && append_file(&p, file) < 0) {
+        free(p.data);
+        return EXIT_USAGE;
+    }
 
     signal(SIGPIPE, SIG_IGN); /* belt and braces: send() already has MSG_NOSIGNAL */
     deadline = now() + p.timeout_s;
