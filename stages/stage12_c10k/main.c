@@ -31,6 +31,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -114,13 +115,19 @@ static long raise_fd_limit(long *was)
 static int listen_backlog(void)
 {
     FILE *f = fopen("/proc/sys/net/core/somaxconn", "r");
-    int n = 0;
+    char line[32];
+    long n = 0;
     if (f != NULL) {
-        if (fscanf(f, "%d", &n) != 1)
-            n = 0;
+        if (fgets(line, sizeof line, f) != NULL) {
+            char *end;
+            errno = 0;
+            n = strtol(line, &end, 10);
+            if (errno != 0 || end == line || n > INT_MAX)
+                n = 0;
+        }
         fclose(f);
     }
-    return n > 0 ? n : SOMAXCONN;
+    return n > 0 ? (int)n : SOMAXCONN;
 }
 
 /* SO_REUSEPORT has a catch: a second server of the same user may bind the
