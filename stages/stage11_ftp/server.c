@@ -450,9 +450,13 @@ static int cmd_pasv(struct session *s, const char *arg, size_t arg_len)
     int port = open_passive(s);
     if (port < 0)
         return reply(s, 425, "Cannot open a passive port.");
-    struct sockaddr_in here;
+    struct sockaddr_in here = { 0 };
     socklen_t len = sizeof here;
-    getsockname(s->pasv_fd, (struct sockaddr *)&here, &len);
+    if (getsockname(s->pasv_fd, (struct sockaddr *)&here, &len) < 0) {
+        close(s->pasv_fd);
+        s->pasv_fd = -1;
+        return reply(s, 425, "Cannot open a passive port.");
+    }
     unsigned char *a = (unsigned char *)&here.sin_addr.s_addr; /* network order */
     return reply(s, 227, "Entering Passive Mode (%u,%u,%u,%u,%d,%d).", a[0], a[1], a[2], a[3],
                  port >> 8, port & 0xff);
@@ -487,7 +491,7 @@ static int accept_data(struct session *s)
             break;
         if (r <= 0)
             continue;
-        struct sockaddr_in from;
+        struct sockaddr_in from = { 0 };
         socklen_t len = sizeof from;
         int fd = accept4(pasv, (struct sockaddr *)&from, &len, SOCK_CLOEXEC);
         if (fd < 0)
