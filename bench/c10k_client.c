@@ -30,6 +30,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "options.h"
+#include "response.h"
+
 #define MAX_CONNECTING 256
 #define HEAD_MAX 2048
 #define REPLY_TIMEOUT_MS 5000
@@ -118,10 +121,21 @@ static void send_request(struct client *c, int sampled)
     c->state = WAITING;
 }
 
+/* The value of a Content-Length line: the length, or -1 if it is not a number. */
+static long long content_length(const char *value)
+{
+    char *end;
+    errno = 0;
+    long long n = strtoll(value, &end, 10);
+    if (errno != 0 || end == value || n < 0)
+        return -1;
+    return n;
+}
+
 /* The head is complete in c->head[0..end): check it, learn the body length. */
 static int parse_head(struct client *c, size_t end)
 {
-    if (end < 12 || memcmp(c->head, "HTTP/1.1 200", 12) != 0)
+    if (end < 12 || end > sizeof c->head || memcmp(c->head, "HTTP/1.1 200", 12) != 0)
         return -1;
     const char *p = c->head;
     const char *stop = c->head + end;
@@ -131,7 +145,7 @@ static int parse_head(struct client *c, size_t end)
         if (nl == NULL)
             break;
         if ((size_t)(nl - p) > 15 && strncasecmp(p, "Content-Length:", 15) == 0)
-            c->body_left = atoll(p + 15);
+            c->body_left = content_length(p + 15);
         if ((size_t)(nl - p) > 11 && strncasecmp(p, "Connection:", 11) == 0 &&
             strstr(p, "close") != NULL && strstr(p, "close") < nl)
             return -1;                  /* the server would not keep it: not held */
@@ -256,20 +270,21 @@ int main(int argc, char **argv)
     const char *addr = "127.0.0.1";
     long port = 0;
     nclients = 1000;
+    http_server_name = "c10k_client"; /* names us in parse_number's complaints */
     int opt;
+    int bad = 0;
     while ((opt = getopt(argc, argv, "a:p:n:s:k:u:")) != -1) {
         switch (opt) {
         case 'a': addr = optarg; break;
-        case 'p': port = atol(optarg); break;
-        case 'n': nclients = atol(optarg); break;
-        case 's': seconds = atol(optarg); break;
-        case 'k': sample = atol(optarg); break;
+        case 'p': bad |= parse_number(optarg, 1, 65535, opt, &port); break;
+        case 'n': bad |= parse_number(optarg, 1, 10000000, opt, &nclients); break;
+        case 's': bad |= parse_number(optarg, 0, 86400, opt, &seconds); break;
+        case 'k': bad |= parse_number(optarg, 0, 10000000, opt, &sample); break;
         case 'u': path = optarg; break;
         default: usage();
         }
     }
-    if (port <= 0 || port > 65535 || nclients <= 0 || seconds < 0 || sample < 0 ||
-        strlen(path) > 256 || optind != argc)
+    if (bad || port == 0 || strlen(path) > 256 || optind != argc)
         usage();
     server.sin_family = AF_INET;
     server.sin_port = htons((uint16_t)port);
