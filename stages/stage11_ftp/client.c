@@ -11,6 +11,7 @@
  * into place only when the server confirms the transfer (226), so a failed
  * get never leaves half a file under the real name.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -57,19 +58,29 @@ static int connect_to(const char *host, const char *port)
     return fd;
 }
 
+/* A reply line starts with a three-digit code, 100..599 (RFC 959 4.2):
+ * the code, or -1. */
+static int reply_code(const char *line)
+{
+    if (line[0] < '1' || line[0] > '5' || !isdigit((unsigned char)line[1]) ||
+        !isdigit((unsigned char)line[2]))
+        return -1;
+    return (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+}
+
 /* Read one reply and return its code.  A multi-line reply starts with
  * "123-" and ends with a line starting "123 " (RFC 959 4.2). */
 static int read_reply(struct ftp *f)
 {
     ssize_t n = read_line(&f->in, f->text, sizeof f->text);
-    if (n < 4 || f->text[0] < '1' || f->text[0] > '5') {
+    int code = n < 4 ? -1 : reply_code(f->text);
+    if (code < 0) {
         snprintf(f->text, sizeof f->text, "no valid reply from the server");
         return -1;
     }
-    int code = atoi(f->text);
     if (f->text[3] == '-') {
         char end[5];
-        snprintf(end, sizeof end, "%d ", code);
+        snprintf(end, sizeof end, "%.3s ", f->text); /* "123 " */
         do {
             n = read_line(&f->in, f->text, sizeof f->text);
             if (n < 0)
@@ -105,23 +116,55 @@ static int login(struct ftp *f)
 
 /* ---- the data connection ------------------------------------------------------ */
 
+/* A decimal number in [0, max] at s, ended by the character `stop`:
+ * the number (and *next just past `stop`), or -1. */
+static long number_before(const char *s, char stop, long max, const char **next)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != stop || v < 0 || v > max)
+        return -1;
+    *next = end + 1;
+    return v;
+}
+
+/* 229 "Entering Extended Passive Mode (|||PORT|)": the port, or -1. */
+static int epsv_port(const char *text)
+{
+    const char *p = strstr(text, "(|||");
+    if (p == NULL)
+        return -1;
+    return (int)number_before(p + 4, '|', 65535, &p);
+}
+
+/* 227 "Entering Passive Mode (h1,h2,h3,h4,p1,p2)": the port p1 * 256 + p2,
+ * or -1.  The address h1..h4 is checked but not used (see open_data). */
+static int pasv_port(const char *text)
+{
+    const char *p = strchr(text, '(');
+    if (p == NULL)
+        return -1;
+    p++;
+    long n[6];
+    for (int i = 0; i < 6; i++) {
+        n[i] = number_before(p, i < 5 ? ',' : ')', 255, &p);
+        if (n[i] < 0)
+            return -1;
+    }
+    return (int)(n[4] * 256 + n[5]);
+}
+
 /* EPSV (just a port, RFC 2428); PASV (address and port) for older servers.
  * Either way we connect to the host we already talk to: a server behind
  * NAT may name an address we cannot reach. */
 static int open_data(struct ftp *f)
 {
     int port = -1;
-    if (command(f, "EPSV", NULL) == 229) {
-        char *p = strstr(f->text, "(|||");
-        if (p != NULL)
-            port = atoi(p + 4);
-    } else if (command(f, "PASV", NULL) == 227) {
-        unsigned a[6];
-        char *p = strchr(f->text, '(');
-        if (p != NULL &&
-            sscanf(p, "(%u,%u,%u,%u,%u,%u)", &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]) == 6)
-            port = (int)(a[4] * 256 + a[5]);
-    }
+    if (command(f, "EPSV", NULL) == 229)
+        port = epsv_port(f->text);
+    else if (command(f, "PASV", NULL) == 227)
+        port = pasv_port(f->text);
     if (port <= 0 || port > 65535)
         return -1;
     char service[8];
