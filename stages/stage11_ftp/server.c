@@ -105,7 +105,9 @@ static void spawn_session(int listen_fd, int conn, const struct config *cfg)
     int slot = free_slot();
     if (slot < 0) {
         static const char busy[] = "421 Too many sessions, try later.\r\n";
-        if (write(conn, busy, sizeof busy - 1) < 0) { /* best effort */ }
+        /* Best effort: if the write fails we close the connection all the same. */
+        ssize_t ignored = write(conn, busy, sizeof busy - 1);
+        (void)ignored;
         sigprocmask(SIG_SETMASK, &old, NULL);
         return;
     }
