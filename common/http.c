@@ -69,7 +69,10 @@ static int check_partial(struct http_request *req, const char *line, size_t len)
 
 /* ---- step 2: parse a complete head -------------------------------------- */
 
-struct line { const char *p; size_t n; };
+struct line {
+    const char *p;
+    size_t n;
+};
 
 /* Cut the next line off [*pos, end), without its CRLF or LF. */
 static struct line next_line(const char **pos, const char *end)
@@ -85,8 +88,8 @@ static struct line next_line(const char **pos, const char *end)
 
 static int parse_version(struct http_request *req, const char *v, size_t n)
 {
-    if (n != 8 || memcmp(v, "HTTP/", 5) != 0 || v[6] != '.' ||
-        v[5] < '0' || v[5] > '9' || v[7] < '0' || v[7] > '9')
+    if (n != 8 || memcmp(v, "HTTP/", 5) != 0 || v[6] != '.' || v[5] < '0' || v[5] > '9' ||
+        v[7] < '0' || v[7] > '9')
         return fail(req, 400);
     if (v[5] != '1' || (v[7] != '0' && v[7] != '1'))
         return fail(req, 505);
@@ -182,7 +185,9 @@ static long long parse_length(const char *v, size_t n)
     return x;
 }
 
-struct head_facts { int hosts, has_te, has_cl, conn_close, conn_keep_alive; };
+struct head_facts {
+    int hosts, has_te, has_cl, conn_close, conn_keep_alive;
+};
 
 static int parse_header(struct http_request *req, struct line l, struct head_facts *f)
 {
@@ -245,7 +250,8 @@ static int parse_head(struct http_request *req, const char *p, const char *end)
         return fail(req, 400);
     if (f.hosts > 1)
         return fail(req, 400);
-    req->keep_alive = req->minor_version == 1 ? !f.conn_close : (f.conn_keep_alive && !f.conn_close);
+    req->keep_alive =
+        req->minor_version == 1 ? !f.conn_close : (f.conn_keep_alive && !f.conn_close);
     return 0;
 }
 

@@ -34,15 +34,15 @@ enum http_method { HTTP_GET, HTTP_HEAD, HTTP_OTHER };
 
 struct http_request {
     enum http_method method;
-    const char *target;     /* path[?query], absolute-form already reduced */
+    const char *target; /* path[?query], absolute-form already reduced */
     size_t target_len;
-    int minor_version;      /* HTTP/1.0 -> 0, HTTP/1.1 -> 1 */
-    int keep_alive;         /* what the version and Connection header ask for */
+    int minor_version;        /* HTTP/1.0 -> 0, HTTP/1.1 -> 1 */
+    int keep_alive;           /* what the version and Connection header ask for */
     long long content_length; /* body bytes after the head (0 when none) */
-    const char *host;       /* NULL when absent */
+    const char *host;         /* NULL when absent */
     size_t host_len;
-    int status;             /* the error status after HTTP_ERROR */
-    size_t scan_from;       /* private: where the search for the blank line resumes */
+    int status;       /* the error status after HTTP_ERROR */
+    size_t scan_from; /* private: where the search for the blank line resumes */
 };
 
 /* Prepare for a new request (also after each complete one). */

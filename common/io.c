@@ -52,8 +52,8 @@ int send_reply(int sock, struct http_reply *rep)
 {
     if (write_all(sock, rep->head, rep->head_len) < 0)
         return -1;
-    if (rep->file_fd >= 0 && send_file_all(sock, rep->file_fd, rep->file_offset,
-                                           rep->file_remaining) < 0)
+    if (rep->file_fd >= 0 &&
+        send_file_all(sock, rep->file_fd, rep->file_offset, rep->file_remaining) < 0)
         return -1;
     return 0;
 }

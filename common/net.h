@@ -8,7 +8,7 @@
 #include "options.h"
 
 enum {
-    LISTEN_NONBLOCK  = 1 << 0, /* accept() returns EAGAIN instead of waiting */
+    LISTEN_NONBLOCK = 1 << 0,  /* accept() returns EAGAIN instead of waiting */
     LISTEN_REUSEPORT = 1 << 1, /* several sockets may bind the same port (stage12) */
 };
 
@@ -22,8 +22,8 @@ int bound_port(int listen_fd);
 
 /* Print the one ready line tests and the bench wait for, then flush:
  *   stageNN listening on SCHEME://ADDR:PORT/ (ROOTWORD DIR)            */
-void announce_ready(const struct server_options *opt, int listen_fd,
-                    const char *scheme, const char *root_word);
+void announce_ready(const struct server_options *opt, int listen_fd, const char *scheme,
+                    const char *root_word);
 
 /* Set by SIGINT/SIGTERM.  The handlers are installed without SA_RESTART, so
  * a process blocked in accept()/read()/epoll_wait() wakes up with EINTR and

@@ -20,8 +20,8 @@ static void usage(FILE *out, const char *prog, const struct server_options *opt,
             "  -b ADDR     address to bind (default %s)\n"
             "  -v          log one line per request to stderr\n"
             "  -h          this help\n%s",
-            prog, extra ? " [stage options]" : "", opt->port, opt->docroot,
-            opt->bind_addr, extra && extra->usage ? extra->usage : "");
+            prog, extra ? " [stage options]" : "", opt->port, opt->docroot, opt->bind_addr,
+            extra && extra->usage ? extra->usage : "");
 }
 
 int parse_number(const char *arg, long min, long max, int letter, long *out)
@@ -30,8 +30,8 @@ int parse_number(const char *arg, long min, long max, int letter, long *out)
     errno = 0;
     long v = strtol(arg, &end, 10);
     if (errno != 0 || end == arg || *end != '\0' || v < min || v > max) {
-        fprintf(stderr, "%s: bad value for -%c: '%s' (expected %ld..%ld)\n",
-                http_server_name, letter, arg, min, max);
+        fprintf(stderr, "%s: bad value for -%c: '%s' (expected %ld..%ld)\n", http_server_name,
+                letter, arg, min, max);
         return -1;
     }
     *out = v;
@@ -54,10 +54,12 @@ void parse_options(int argc, char **argv, struct server_options *opt,
                 exit(2);
             opt->port = (int)n;
             break;
+        // clang-format off
         case 'r': opt->docroot = optarg; break;
         case 'b': opt->bind_addr = optarg; break;
         case 'v': opt->verbose = 1; break;
         case 'h': usage(stdout, argv[0], opt, extra); exit(0);
+        // clang-format on
         case ':':
             fprintf(stderr, "%s: option -%c needs a value (try -h)\n", opt->stage, optopt);
             exit(2);

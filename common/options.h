@@ -12,23 +12,25 @@
 #include <limits.h>
 
 struct server_options {
-    const char *stage;      /* "stage02": the ready line and the Server header */
-    int port;               /* -p; 0 asks the kernel for an ephemeral port */
-    const char *docroot;    /* -r, as the user wrote it */
+    const char *stage;           /* "stage02": the ready line and the Server header */
+    int port;                    /* -p; 0 asks the kernel for an ephemeral port */
+    const char *docroot;         /* -r, as the user wrote it */
     char docroot_real[PATH_MAX]; /* the same, with symlinks resolved */
-    const char *bind_addr;  /* -b */
-    int verbose;            /* -v: one log line per request on stderr */
+    const char *bind_addr;       /* -b */
+    int verbose;                 /* -v: one log line per request on stderr */
 };
 
+// clang-format off
 #define SERVER_OPTIONS_DEFAULTS(name) \
     { .stage = (name), .port = 8080, .docroot = "html", .bind_addr = "0.0.0.0" }
+// clang-format on
 
 /* A stage's own letters, e.g. { "w:", "  -w N   worker processes\n", on_opt, &cfg }.
  * handle() gets the letter and its argument; it returns 0, or -1 after
  * printing what was wrong (parse_options then exits 2). */
 struct stage_options {
-    const char *letters;    /* getopt(3) syntax */
-    const char *usage;      /* lines appended to the -h text */
+    const char *letters; /* getopt(3) syntax */
+    const char *usage;   /* lines appended to the -h text */
     int (*handle)(int letter, const char *arg, void *ctx);
     void *ctx;
 };

@@ -13,9 +13,11 @@
 
 static int hex_value(char c)
 {
+    // clang-format off
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    // clang-format on
     return -1;
 }
 
@@ -68,6 +70,7 @@ int decode_target_path(const char *target, size_t target_len, char *out, size_t 
 
 static int status_for_errno(int err)
 {
+    // clang-format off
     switch (err) {
     case EACCES: case EPERM: case ELOOP: return 403;
     case ENAMETOOLONG: return 414;
@@ -76,6 +79,7 @@ static int status_for_errno(int err)
     case EMFILE: case ENFILE: case ENOMEM: return 503;
     default: return 404; /* ENOENT, ENOTDIR, ... */
     }
+    // clang-format on
 }
 
 /* Resolve symlinks and insist that the result is inside the docroot. */
@@ -151,8 +155,8 @@ void resolve_file(const char *docroot_real, const char *target, size_t target_le
     const char *name = path;
     if (S_ISDIR(sb.st_mode)) {
         if (path[strlen(path) - 1] != '/') {
-            out->status = redirect_location(target, target_len, out->location,
-                                            sizeof out->location);
+            out->status =
+                redirect_location(target, target_len, out->location, sizeof out->location);
             return;
         }
         /* index.html may itself be a symlink: check it the same way. */
@@ -173,6 +177,7 @@ void resolve_file(const char *docroot_real, const char *target, size_t target_le
 
 const char *mime_type(const char *path)
 {
+    // clang-format off
     static const struct { const char *ext, *type; } types[] = {
         { "html", "text/html; charset=utf-8" }, { "htm", "text/html; charset=utf-8" },
         { "css", "text/css; charset=utf-8" },   { "js", "text/javascript; charset=utf-8" },
@@ -184,6 +189,7 @@ const char *mime_type(const char *path)
         { "wasm", "application/wasm" },         { "woff2", "font/woff2" },
         { "mp4", "video/mp4" },
     };
+    // clang-format on
     const char *slash = strrchr(path, '/');
     const char *dot = strrchr(slash ? slash : path, '.');
     if (dot != NULL)

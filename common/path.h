@@ -19,12 +19,12 @@
 #include <time.h>
 
 struct resolved_file {
-    int status;             /* 200, 301, 400, 403, 404, 414, 503 */
-    int fd;                 /* open, O_RDONLY|O_CLOEXEC, when status is 200; else -1 */
+    int status; /* 200, 301, 400, 403, 404, 414, 503 */
+    int fd;     /* open, O_RDONLY|O_CLOEXEC, when status is 200; else -1 */
     off_t size;
     time_t mtime;
-    const char *mime;       /* Content-Type for the file */
-    char location[1024];    /* for 301: the slashed path, still percent-encoded */
+    const char *mime;    /* Content-Type for the file */
+    char location[1024]; /* for 301: the slashed path, still percent-encoded */
 };
 
 /* Decode target into out (cap bytes, NUL-terminated): steps 1–3 above.

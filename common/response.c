@@ -12,6 +12,7 @@ const char *http_server_name = "serverlab";
 
 const char *http_reason(int status)
 {
+    // clang-format off
     switch (status) {
     case 200: return "OK";
     case 301: return "Moved Permanently";
@@ -28,6 +29,7 @@ const char *http_reason(int status)
     case 505: return "HTTP Version Not Supported";
     default:  return "Unknown";
     }
+    // clang-format on
 }
 
 void http_date(char out[30])
@@ -122,8 +124,8 @@ void http_reply_for(struct http_reply *rep, const struct http_request *req,
     }
 
     reply_init(rep, 200, keep_alive);
-    rep->head_len = http_format_head(rep->head, sizeof rep->head, 200, f.mime, f.size,
-                                     keep_alive, NULL);
+    rep->head_len =
+        http_format_head(rep->head, sizeof rep->head, 200, f.mime, f.size, keep_alive, NULL);
     rep->body_len = f.size;
     if (head_only) {
         close(f.fd);

@@ -17,13 +17,13 @@
 
 struct http_reply {
     int status;
-    int keep_alive;         /* Connection: keep-alive was sent; else close after */
+    int keep_alive; /* Connection: keep-alive was sent; else close after */
     char head[HTTP_REPLY_HEAD_MAX];
-    size_t head_len;        /* bytes of head[] to send (error pages include their body) */
-    int file_fd;            /* body source, -1 when the body is in head[] or absent */
-    off_t file_offset;      /* next file byte to send */
-    off_t file_remaining;   /* file bytes still to send */
-    off_t body_len;         /* Content-Length, for the log */
+    size_t head_len;      /* bytes of head[] to send (error pages include their body) */
+    int file_fd;          /* body source, -1 when the body is in head[] or absent */
+    off_t file_offset;    /* next file byte to send */
+    off_t file_remaining; /* file bytes still to send */
+    off_t body_len;       /* Content-Length, for the log */
 };
 
 /* The answer to a well-formed request: 200 with the file, 301, 403, 404,
