@@ -41,8 +41,7 @@ static const char page[] =
 /* Read until the request head is complete (or bad, or the client leaves).
  * Returns the head's length, 0 if the client left, HTTP_ERROR if it sent
  * something that is not a request head. */
-static long read_request(int fd, char *buf, size_t cap, size_t *have,
-                         struct http_request *req)
+static long read_request(int fd, char *buf, size_t cap, size_t *have, struct http_request *req)
 {
     http_request_reset(req);
     for (;;) {

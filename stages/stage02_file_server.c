@@ -33,8 +33,7 @@ static struct server_options opt = SERVER_OPTIONS_DEFAULTS("stage02");
 
 /* Read until the parser has a whole request head.  Returns its length, 0 if
  * the client left first, or HTTP_ERROR with req->status saying why. */
-static long read_request(int fd, char *buf, size_t cap, size_t *have,
-                         struct http_request *req)
+static long read_request(int fd, char *buf, size_t cap, size_t *have, struct http_request *req)
 {
     http_request_reset(req);
     for (;;) {
