@@ -291,8 +291,10 @@ static int run(struct ftp *f, const char *line)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s HOST PORT [COMMAND...]\n"
-                        "  commands: list, get NAME, put PATH, quit\n", argv[0]);
+        fprintf(stderr,
+                "usage: %s HOST PORT [COMMAND...]\n"
+                "  commands: list, get NAME, put PATH, quit\n",
+                argv[0]);
         return 2;
     }
     struct ftp f = { .host = argv[1] };

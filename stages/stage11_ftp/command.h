@@ -14,7 +14,7 @@
  * may contain NUL bytes: a name check must look at arg_len, not strlen(). */
 struct command_line {
     char verb[5];
-    const char *arg;        /* points into the line; "" when there is none */
+    const char *arg; /* points into the line; "" when there is none */
     size_t arg_len;
 };
 

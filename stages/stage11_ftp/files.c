@@ -43,8 +43,7 @@ int root_is_dir(const char *root, const char *vpath)
 {
     char real[PATH_MAX];
     struct stat st;
-    return resolve_inside(root, vpath, real) == 0 && stat(real, &st) == 0 &&
-           S_ISDIR(st.st_mode);
+    return resolve_inside(root, vpath, real) == 0 && stat(real, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 int root_open_file(const char *root, const char *vpath, struct stat *st)
@@ -88,8 +87,8 @@ static void ls_time(time_t mtime, char out[16])
 {
     struct tm tm;
     time_t now = time(NULL);
-    const char *format = (mtime > now - 182L * 24 * 3600 && mtime < now + 3600)
-                             ? "%b %e %H:%M" : "%b %e  %Y";
+    const char *format =
+        (mtime > now - 182L * 24 * 3600 && mtime < now + 3600) ? "%b %e %H:%M" : "%b %e  %Y";
     if (gmtime_r(&mtime, &tm) == NULL || strftime(out, 16, format, &tm) == 0)
         strcpy(out, "Jan  1  1970");
 }
@@ -103,16 +102,15 @@ static void list_entry(FILE *out, const char *name, const struct stat *st, int n
     char mode[11], when[16];
     mode_string(st->st_mode, mode);
     ls_time(st->st_mtime, when);
-    fprintf(out, "%s %3lu ftp      ftp      %12lld %s %s\r\n", mode,
-            (unsigned long)st->st_nlink, (long long)st->st_size, when, name);
+    fprintf(out, "%s %3lu ftp      ftp      %12lld %s %s\r\n", mode, (unsigned long)st->st_nlink,
+            (long long)st->st_size, when, name);
 }
 
 /* stat() an entry, following a symlink only when it stays inside the root. */
 static int entry_stat(const char *root, const char *dir, const char *name, struct stat *st)
 {
     char path[PATH_MAX], real[PATH_MAX];
-    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path ||
-        lstat(path, st) < 0)
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path || lstat(path, st) < 0)
         return -1;
     if (!S_ISLNK(st->st_mode))
         return 0;

@@ -13,14 +13,14 @@
 #include <sys/types.h>
 
 enum {
-    LINE_EOF      = -1, /* the peer closed (a partial last line is dropped) */
+    LINE_EOF = -1,      /* the peer closed (a partial last line is dropped) */
     LINE_TOO_LONG = -2, /* no end of line within the caller's limit */
-    LINE_ERROR    = -3, /* read() failed: errno says why; EAGAIN = SO_RCVTIMEO expired */
+    LINE_ERROR = -3,    /* read() failed: errno says why; EAGAIN = SO_RCVTIMEO expired */
 };
 
 struct line_reader {
     int fd;
-    size_t start, end;      /* unread bytes are buf[start..end) */
+    size_t start, end; /* unread bytes are buf[start..end) */
     char buf[4096];
 };
 

@@ -53,7 +53,7 @@ enum {
 
 struct config {
     struct server_options opt;
-    long idle_seconds;        /* -t: a silent control connection is closed */
+    long idle_seconds; /* -t: a silent control connection is closed */
 };
 
 /* ====================================================================== */
@@ -208,15 +208,15 @@ static void become_session_process(void)
 }
 
 struct session {
-    int ctrl;                    /* control connection */
+    int ctrl; /* control connection */
     struct line_reader in;
     const struct config *cfg;
-    const char *root;            /* the real path of the root */
-    char cwd[PATH_MAX];          /* virtual: "/" or "/a/b" */
+    const char *root;   /* the real path of the root */
+    char cwd[PATH_MAX]; /* virtual: "/" or "/a/b" */
     int user_given, logged_in;
-    int pasv_fd;                 /* passive listening socket, or -1 */
-    struct sockaddr_in peer;     /* the client, for checking data connections */
-    char verb[5];                /* the command being answered, for -v */
+    int pasv_fd;             /* passive listening socket, or -1 */
+    struct sockaddr_in peer; /* the client, for checking data connections */
+    char verb[5];            /* the command being answered, for -v */
 };
 
 /* Send one reply line: "CODE text\r\n". */
@@ -242,10 +242,11 @@ static int reply(struct session *s, int code, const char *fmt, ...)
  * returns 0 to go on or -1 to end the session. */
 typedef int handler(struct session *s, const char *arg, size_t arg_len);
 
-static handler cmd_user, cmd_pass, cmd_quit, cmd_syst, cmd_feat, cmd_noop, cmd_opts,
-    cmd_pwd, cmd_cwd, cmd_cdup, cmd_type, cmd_pasv, cmd_epsv, cmd_list, cmd_nlst, cmd_retr,
-    cmd_stor, cmd_size, cmd_mdtm;
+static handler cmd_user, cmd_pass, cmd_quit, cmd_syst, cmd_feat, cmd_noop, cmd_opts, cmd_pwd,
+    cmd_cwd, cmd_cdup, cmd_type, cmd_pasv, cmd_epsv, cmd_list, cmd_nlst, cmd_retr, cmd_stor,
+    cmd_size, cmd_mdtm;
 
+// clang-format off
 static const struct {
     const char *verb;
     handler *run;
@@ -260,6 +261,7 @@ static const struct {
     { "RETR", cmd_retr, 0 }, { "STOR", cmd_stor, 0 }, { "SIZE", cmd_size, 0 },
     { "MDTM", cmd_mdtm, 0 },
 };
+// clang-format on
 
 /* One command line: find the verb in the table and run its handler. */
 static int dispatch(struct session *s, const char *line, size_t len)
@@ -282,8 +284,12 @@ static int dispatch(struct session *s, const char *line, size_t len)
 
 static void serve_session(int ctrl, const struct config *cfg)
 {
-    struct session s = { .ctrl = ctrl, .cfg = cfg, .root = cfg->opt.docroot_real,
-                         .cwd = "/", .pasv_fd = -1, .verb = "-" };
+    struct session s = { .ctrl = ctrl,
+                         .cfg = cfg,
+                         .root = cfg->opt.docroot_real,
+                         .cwd = "/",
+                         .pasv_fd = -1,
+                         .verb = "-" };
     socklen_t len = sizeof s.peer;
     if (getpeername(ctrl, (struct sockaddr *)&s.peer, &len) < 0)
         return;
@@ -380,8 +386,8 @@ static int cmd_type(struct session *s, const char *arg, size_t arg_len)
 {
     /* A and I are both sent byte for byte: the files are already in the
      * "ASCII" form a Unix client wants. */
-    if (strcasecmp(arg, "I") == 0 || strcasecmp(arg, "A") == 0 ||
-        strcasecmp(arg, "A N") == 0 || strcasecmp(arg, "L 8") == 0)
+    if (strcasecmp(arg, "I") == 0 || strcasecmp(arg, "A") == 0 || strcasecmp(arg, "A N") == 0 ||
+        strcasecmp(arg, "L 8") == 0)
         return reply(s, 200, "Type set to %c.", arg[0] == 'A' || arg[0] == 'a' ? 'A' : 'I');
     return reply(s, 504, "Type not supported.");
 }
@@ -608,7 +614,8 @@ static int cmd_mdtm(struct session *s, const char *arg, size_t arg_len)
     if (fd < 0)
         return reply(s, 550, "No such file.");
     close(fd);
-    if (gmtime_r(&st.st_mtime, &tm) == NULL || strftime(when, sizeof when, "%Y%m%d%H%M%S", &tm) == 0)
+    if (gmtime_r(&st.st_mtime, &tm) == NULL ||
+        strftime(when, sizeof when, "%Y%m%d%H%M%S", &tm) == 0)
         return reply(s, 550, "No time for that file.");
     return reply(s, 213, "%s", when);
 }
