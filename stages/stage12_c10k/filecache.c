@@ -21,7 +21,7 @@ void filecache_init(const char *docroot_real)
 
 static size_t hash(const char *s, size_t n)
 {
-    uint32_t h = 2166136261u;           /* FNV-1a: short, and good enough for paths */
+    uint32_t h = 2166136261u; /* FNV-1a: short, and good enough for paths */
     for (size_t i = 0; i < n; i++)
         h = (h ^ (unsigned char)s[i]) * 16777619u;
     return h % FILECACHE_SLOTS;
@@ -49,7 +49,7 @@ static int load_body(struct cached_file *f, int fd)
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            return -1;                  /* an error, or the file shrank meanwhile */
+            return -1; /* an error, or the file shrank meanwhile */
         done += n;
     }
     return 0;
@@ -59,10 +59,10 @@ static int load_body(struct cached_file *f, int fd)
 static int make_heads(struct cached_file *f, const char *mime)
 {
     for (int ka = 0; ka <= 1; ka++) {
-        f->head_len[ka] = http_format_head(f->head[ka], sizeof f->head[ka], 200, mime,
-                                           f->size, ka, NULL);
-        const char *d = f->head_len[ka] ? memmem(f->head[ka], f->head_len[ka], "\r\nDate: ", 8)
-                                        : NULL;
+        f->head_len[ka] =
+            http_format_head(f->head[ka], sizeof f->head[ka], 200, mime, f->size, ka, NULL);
+        const char *d =
+            f->head_len[ka] ? memmem(f->head[ka], f->head_len[ka], "\r\nDate: ", 8) : NULL;
         if (d == NULL || (size_t)(d + 8 - f->head[ka]) + 29 > f->head_len[ka])
             return -1;
         f->date_at[ka] = (size_t)(d + 8 - f->head[ka]);
@@ -71,9 +71,8 @@ static int make_heads(struct cached_file *f, const char *mime)
 }
 
 /* A new entry from a freshly resolved file (takes over its descriptor). */
-static struct cached_file *make_entry(const char *key, size_t key_len,
-                                      struct resolved_file *r, const struct stat *st,
-                                      long long now_ms)
+static struct cached_file *make_entry(const char *key, size_t key_len, struct resolved_file *r,
+                                      const struct stat *st, long long now_ms)
 {
     struct cached_file *f = calloc(1, sizeof *f);
     if (f == NULL) {
@@ -94,7 +93,7 @@ static struct cached_file *make_entry(const char *key, size_t key_len,
             filecache_put(f);
             return NULL;
         }
-        close(f->fd);                   /* the bytes are here: the descriptor is not needed */
+        close(f->fd); /* the bytes are here: the descriptor is not needed */
         f->fd = -1;
     }
     if (make_heads(f, r->mime) < 0) {
@@ -112,7 +111,7 @@ static int same_file(const struct cached_file *f, const struct stat *st)
 
 struct cached_file *filecache_get(const char *target, size_t target_len, long long now_ms)
 {
-    size_t key_len = 0;                 /* the path: query and fragment are ignored */
+    size_t key_len = 0; /* the path: query and fragment are ignored */
     while (key_len < target_len && target[key_len] != '?' && target[key_len] != '#')
         key_len++;
     if (key_len > FILECACHE_KEY_MAX)
@@ -122,7 +121,7 @@ struct cached_file *filecache_get(const char *target, size_t target_len, long lo
     struct cached_file *f = *slot;
     int hit = f != NULL && f->key_len == key_len && memcmp(f->key, target, key_len) == 0;
     if (hit && now_ms - f->checked_ms < FILECACHE_RECHECK_MS) {
-        f->refs++;                      /* the fast path: no system call at all */
+        f->refs++; /* the fast path: no system call at all */
         return f;
     }
 
@@ -142,7 +141,7 @@ struct cached_file *filecache_get(const char *target, size_t target_len, long lo
         f->refs++;
         return f;
     }
-    if (hit) {                          /* changed, gone or now refused: forget it */
+    if (hit) { /* changed, gone or now refused: forget it */
         *slot = NULL;
         filecache_put(f);
     }
@@ -154,7 +153,7 @@ struct cached_file *filecache_get(const char *target, size_t target_len, long lo
     struct cached_file *fresh = make_entry(target, key_len, &r, &st, now_ms);
     if (fresh == NULL)
         return NULL;
-    if (*slot != NULL)                  /* another path in the same slot: evict it */
+    if (*slot != NULL) /* another path in the same slot: evict it */
         filecache_put(*slot);
     *slot = fresh;
     fresh->refs++;

@@ -28,22 +28,22 @@
 #include <time.h>
 
 #define FILECACHE_SLOTS      256
-#define FILECACHE_SMALL      (32 * 1024)  /* up to this size, the content is kept in memory */
+#define FILECACHE_SMALL      (32 * 1024) /* up to this size, the content is kept in memory */
 #define FILECACHE_RECHECK_MS 1000
-#define FILECACHE_KEY_MAX    256          /* longer paths are not cached */
+#define FILECACHE_KEY_MAX    256 /* longer paths are not cached */
 #define FILECACHE_HEAD_MAX   512
 
 struct cached_file {
-    int refs;                   /* the table's reference + one per sender */
+    int refs; /* the table's reference + one per sender */
     off_t size;
-    int fd;                     /* for sendfile(); -1 when body is set */
-    char *body;                 /* the whole file, when small */
-    dev_t dev;                  /* what the file was when cached: */
+    int fd;     /* for sendfile(); -1 when body is set */
+    char *body; /* the whole file, when small */
+    dev_t dev;  /* what the file was when cached: */
     ino_t ino;
     struct timespec mtime;
-    long long checked_ms;       /* when it was last found unchanged */
-    size_t head_len[2];         /* [keep_alive]: a complete 200 head */
-    size_t date_at[2];          /* where its Date value starts */
+    long long checked_ms; /* when it was last found unchanged */
+    size_t head_len[2];   /* [keep_alive]: a complete 200 head */
+    size_t date_at[2];    /* where its Date value starts */
     char head[2][FILECACHE_HEAD_MAX];
     size_t key_len;
     char key[FILECACHE_KEY_MAX];

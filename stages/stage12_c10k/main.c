@@ -52,13 +52,13 @@
 #include "options.h"
 #include "worker.h"
 
-#define MAX_WORKERS 64
-#define STOP_GRACE_MS 7000      /* workers drain for 5 s; then they are killed */
+#define MAX_WORKERS   64
+#define STOP_GRACE_MS 7000 /* workers drain for 5 s; then they are killed */
 
 static struct server_options opt = SERVER_OPTIONS_DEFAULTS("stage12");
 static long nworkers, idle_seconds = 60, max_conns, exclusive;
 
-struct shared_counts {          /* in memory shared with the workers */
+struct shared_counts { /* in memory shared with the workers */
     atomic_long open_conns;
     long per_worker[MAX_WORKERS];
 };
@@ -73,6 +73,7 @@ static pid_t master_pid;
 static int on_option(int letter, const char *arg, void *ctx)
 {
     (void)ctx;
+    // clang-format off
     switch (letter) {
     case 'w': return parse_number(arg, 1, MAX_WORKERS, 'w', &nworkers);
     case 't': return parse_number(arg, 1, 86400, 't', &idle_seconds);
@@ -80,6 +81,7 @@ static int on_option(int letter, const char *arg, void *ctx)
     case 'e': exclusive = 1; return 0;
     default:  return -1;
     }
+    // clang-format on
 }
 
 static long long mono_ms(void)
@@ -138,13 +140,14 @@ static void refuse_port_in_use(void)
 {
     struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)opt.port) };
     if (opt.port == 0 || inet_pton(AF_INET, opt.bind_addr, &addr.sin_addr) != 1)
-        return;                         /* any free port; or open_listener() complains */
+        return; /* any free port; or open_listener() complains */
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
         return;
     if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
-        fprintf(stderr, "stage12: cannot bind %s:%d: %s\n", opt.bind_addr, opt.port, strerror(errno));
+        fprintf(stderr, "stage12: cannot bind %s:%d: %s\n", opt.bind_addr, opt.port,
+                strerror(errno));
         exit(2);
     }
     close(fd);
@@ -186,9 +189,13 @@ static void spawn_worker(int i)
             close(listeners[j]);
     counts->per_worker[i] = 0;
     struct worker_config wc = {
-        .opt = &opt, .listen_fd = mine, .exclusive = (int)exclusive,
-        .idle_ms = (int)(idle_seconds * 1000), .max_conns = max_conns,
-        .open_conns = &counts->open_conns, .my_conns = &counts->per_worker[i],
+        .opt = &opt,
+        .listen_fd = mine,
+        .exclusive = (int)exclusive,
+        .idle_ms = (int)(idle_seconds * 1000),
+        .max_conns = max_conns,
+        .open_conns = &counts->open_conns,
+        .my_conns = &counts->per_worker[i],
     };
     exit(worker_run(&wc));
 }
@@ -224,14 +231,14 @@ static void reap_workers(int stopping)
             if (stopping)
                 break;
             if (WIFSIGNALED(status))
-                fprintf(stderr, "stage12: worker %d killed by signal %d: restarting it\n",
-                        (int)pid, WTERMSIG(status));
+                fprintf(stderr, "stage12: worker %d killed by signal %d: restarting it\n", (int)pid,
+                        WTERMSIG(status));
             else
                 fprintf(stderr, "stage12: worker %d exited with status %d: restarting it\n",
                         (int)pid, WEXITSTATUS(status));
             if (mono_ms() - worker_started[i] < 1000)
-                sleep(1);               /* dying at once: don't fork in a tight loop */
-            spawn_worker(i);            /* its listener (kept by the master) is waiting */
+                sleep(1);    /* dying at once: don't fork in a tight loop */
+            spawn_worker(i); /* its listener (kept by the master) is waiting */
         }
     }
 }
@@ -250,14 +257,14 @@ static void supervise(const sigset_t *signals)
             stopping = 1;
             give_up = mono_ms() + STOP_GRACE_MS;
             for (int i = 0; i < nlisteners; i++)
-                close(listeners[i]);    /* stop accepting: the workers close theirs too */
+                close(listeners[i]); /* stop accepting: the workers close theirs too */
             signal_workers(SIGTERM);
         }
         reap_workers(stopping);
         if (stopping && alive_workers() == 0)
             return;
         if (stopping && mono_ms() > give_up)
-            signal_workers(SIGKILL);    /* a worker that ignores the deadline */
+            signal_workers(SIGKILL); /* a worker that ignores the deadline */
     }
 }
 
@@ -271,13 +278,14 @@ int main(int argc, char **argv)
         "  -t SECONDS  idle keep-alive and unfinished-request timeout (default 60)\n"
         "  -c MAX      connection cap, all workers together (default: from the fd limit)\n"
         "  -e          one listener shared with EPOLLEXCLUSIVE instead of SO_REUSEPORT\n",
-        on_option, NULL,
+        on_option,
+        NULL,
     };
     parse_options(argc, argv, &opt, &extra);
-    install_signal_handlers();          /* SIGPIPE ignored, in the workers too */
+    install_signal_handlers(); /* SIGPIPE ignored, in the workers too */
     master_pid = getpid();
 
-    sigset_t signals;                   /* blocked before fork: inherited by the workers */
+    sigset_t signals; /* blocked before fork: inherited by the workers */
     sigemptyset(&signals);
     sigaddset(&signals, SIGTERM);
     sigaddset(&signals, SIGINT);
@@ -288,8 +296,8 @@ int main(int argc, char **argv)
     long nofile = raise_fd_limit(&soft_was);
     /* Each worker is its own process with its own descriptor table; keep
      * some for the file cache, the epoll instance, the reserve and stdio. */
-    long per_worker = nofile > 2 * (FILECACHE_SLOTS + 64) ? nofile - FILECACHE_SLOTS - 64
-                                                         : nofile / 2;
+    long per_worker =
+        nofile > 2 * (FILECACHE_SLOTS + 64) ? nofile - FILECACHE_SLOTS - 64 : nofile / 2;
     if (max_conns == 0)
         max_conns = per_worker * nworkers;
     int backlog = listen_backlog();
@@ -315,8 +323,8 @@ int main(int argc, char **argv)
             "stage12: fd limit %ld (soft limit raised from %ld to the hard limit), "
             "listen backlog %d, %ld worker%s (%s), at most %ld connections, idle timeout %ld s\n",
             nofile, soft_was, backlog, nworkers, nworkers == 1 ? "" : "s",
-            exclusive ? "one listener, EPOLLEXCLUSIVE" : "SO_REUSEPORT listener each",
-            max_conns, idle_seconds);
+            exclusive ? "one listener, EPOLLEXCLUSIVE" : "SO_REUSEPORT listener each", max_conns,
+            idle_seconds);
     for (int i = 0; i < nworkers; i++)
         spawn_worker(i);
     /* The listeners queue connections already: ready even before the

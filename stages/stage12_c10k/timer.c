@@ -3,7 +3,7 @@
 
 static long long tick_of(long long ms)
 {
-    return (ms + WHEEL_TICK_MS - 1) / WHEEL_TICK_MS;  /* round up: never early */
+    return (ms + WHEEL_TICK_MS - 1) / WHEEL_TICK_MS; /* round up: never early */
 }
 
 void wheel_init(struct timer_wheel *w, long long now_ms)
@@ -25,7 +25,7 @@ static void unlink_timer(struct timer_wheel *w, struct timer *t)
 static void link_timer(struct timer_wheel *w, struct timer *t)
 {
     long long due = tick_of(t->deadline);
-    if (due <= w->tick)                 /* already in the past: the next tick */
+    if (due <= w->tick) /* already in the past: the next tick */
         due = w->tick + 1;
     struct timer *head = &w->slot[due % WHEEL_SLOTS];
     t->due_tick = due;
@@ -39,7 +39,7 @@ static void link_timer(struct timer_wheel *w, struct timer *t)
 void timer_set(struct timer_wheel *w, struct timer *t, long long deadline)
 {
     if (timer_armed(t) && tick_of(deadline) >= t->due_tick) {
-        t->deadline = deadline;         /* later: moved lazily when its slot comes */
+        t->deadline = deadline; /* later: moved lazily when its slot comes */
         return;
     }
     if (timer_armed(t))
@@ -65,7 +65,7 @@ int wheel_next_ms(const struct timer_wheel *w, long long now_ms)
             return left <= 0 ? 0 : (int)left;
         }
     }
-    return -1;                          /* not reached: armed > 0 */
+    return -1; /* not reached: armed > 0 */
 }
 
 void wheel_expire(struct timer_wheel *w, long long now_ms, void (*fire)(struct timer *t))
@@ -94,7 +94,7 @@ void wheel_expire(struct timer_wheel *w, long long now_ms, void (*fire)(struct t
             if (t->deadline <= now_ms)
                 fire(t);
             else
-                link_timer(w, t);       /* pushed later meanwhile, or a later revolution */
+                link_timer(w, t); /* pushed later meanwhile, or a later revolution */
         }
     }
 }

@@ -20,19 +20,19 @@
 
 #include <stddef.h>
 
-#define WHEEL_TICK_MS 100       /* resolution: timeouts fire up to this late */
-#define WHEEL_SLOTS   256       /* one revolution: 25.6 s */
+#define WHEEL_TICK_MS 100 /* resolution: timeouts fire up to this late */
+#define WHEEL_SLOTS   256 /* one revolution: 25.6 s */
 
 struct timer {
-    long long deadline;         /* CLOCK_MONOTONIC ms at which it fires */
-    long long due_tick;         /* the tick whose slot holds it */
-    struct timer *prev, *next;  /* slot list; next == NULL: not armed */
+    long long deadline;        /* CLOCK_MONOTONIC ms at which it fires */
+    long long due_tick;        /* the tick whose slot holds it */
+    struct timer *prev, *next; /* slot list; next == NULL: not armed */
 };
 
 struct timer_wheel {
-    struct timer slot[WHEEL_SLOTS];  /* list heads (only prev/next used) */
-    long long tick;             /* every tick up to this one has been looked at */
-    size_t armed;               /* timers in the wheel */
+    struct timer slot[WHEEL_SLOTS]; /* list heads (only prev/next used) */
+    long long tick;                 /* every tick up to this one has been looked at */
+    size_t armed;                   /* timers in the wheel */
 };
 
 void wheel_init(struct timer_wheel *w, long long now_ms);
@@ -43,7 +43,10 @@ void timer_set(struct timer_wheel *w, struct timer *t, long long deadline);
 /* Disarm t (no-op when not armed). */
 void timer_cancel(struct timer_wheel *w, struct timer *t);
 
-static inline int timer_armed(const struct timer *t) { return t->next != NULL; }
+static inline int timer_armed(const struct timer *t)
+{
+    return t->next != NULL;
+}
 
 /* Milliseconds until the next slot holding a timer comes up; -1 when the
  * wheel is empty.  The event loop sleeps at most this long. */

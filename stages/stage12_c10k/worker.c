@@ -43,22 +43,22 @@
 #include "response.h"
 #include "timer.h"
 
-#define IN_BUF_SIZE  (HTTP_MAX_HEAD + 4096) /* the biggest head, and a bit to see it is too big */
-#define MAX_EVENTS   512
-#define LINGER_MS    1000   /* how long a closing connection may still send */
-#define DRAIN_MS     5000   /* how long SIGTERM waits for in-flight replies */
-#define POOL_KEEP    64     /* free buffers kept for reuse; more are freed */
+#define IN_BUF_SIZE (HTTP_MAX_HEAD + 4096) /* the biggest head, and a bit to see it is too big */
+#define MAX_EVENTS  512
+#define LINGER_MS   1000 /* how long a closing connection may still send */
+#define DRAIN_MS    5000 /* how long SIGTERM waits for in-flight replies */
+#define POOL_KEEP   64   /* free buffers kept for reuse; more are freed */
 
-#define KEEP_GOING   (-1)
+#define KEEP_GOING (-1)
 enum want { WANT_READ, WANT_WRITE, WANT_CLOSE };
 enum state { RECEIVING, SENDING, LINGERING };
 
 /* Everything a connection needs only while a request is in progress. */
 struct iobuf {
     struct iobuf *next_free;
-    size_t in_start, in_end;    /* in[in_start .. in_end): received, not yet used */
-    struct http_request req;    /* its pointers point into in[] */
-    struct http_reply rep;      /* the head being sent (and an error page's body) */
+    size_t in_start, in_end; /* in[in_start .. in_end): received, not yet used */
+    struct http_request req; /* its pointers point into in[] */
+    struct http_reply rep;   /* the head being sent (and an error page's body) */
     char in[IN_BUF_SIZE];
 };
 
@@ -72,20 +72,20 @@ struct conn {
     struct iobuf *buf;          /* NULL while idle */
     long long body_to_skip;     /* request body bytes still to discard */
     size_t head_sent;
-    struct cached_file *file;   /* the reply body: a cache entry, in memory */
-    const char *body_mem;       /*   (body_mem) or as a descriptor (body_fd), */
-    int body_fd;                /*   or rep.file_fd of an uncached reply */
+    struct cached_file *file; /* the reply body: a cache entry, in memory */
+    const char *body_mem;     /*   (body_mem) or as a descriptor (body_fd), */
+    int body_fd;              /*   or rep.file_fd of an uncached reply */
     off_t body_off, body_left;
     struct timer timer;
-    struct conn *prev, *next;   /* all open connections (for the graceful stop) */
+    struct conn *prev, *next; /* all open connections (for the graceful stop) */
 };
 
 static const struct worker_config *cfg;
 static int ep, listen_fd, reserve_fd = -1;
 static struct timer_wheel wheel;
-static long long now_ms;        /* CLOCK_MONOTONIC, read once per loop turn */
-static time_t now_sec;          /* wall clock, for the Date header */
-static int draining;            /* SIGTERM seen: finish what is in flight */
+static long long now_ms; /* CLOCK_MONOTONIC, read once per loop turn */
+static time_t now_sec;   /* wall clock, for the Date header */
+static int draining;     /* SIGTERM seen: finish what is in flight */
 static long long drain_deadline;
 static struct conn *all_conns, *free_conns;
 static long nconns;
@@ -121,7 +121,7 @@ static void buf_put(struct iobuf *b)
 {
     if (b == NULL)
         return;
-    if (nfree_bufs >= POOL_KEEP) {      /* after a burst, give memory back */
+    if (nfree_bufs >= POOL_KEEP) { /* after a burst, give memory back */
         free(b);
         return;
     }
@@ -162,7 +162,7 @@ static struct conn *conn_new(int fd)
     all_conns = c;
     nconns++;
     (*cfg->my_conns)++;
-    touch(c, cfg->idle_ms);             /* the first request must come within -t */
+    touch(c, cfg->idle_ms); /* the first request must come within -t */
     return c;
 }
 
@@ -190,7 +190,7 @@ static void conn_close(struct conn *c)
         all_conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    close(c->fd);                       /* also leaves the epoll interest list */
+    close(c->fd); /* also leaves the epoll interest list */
     nconns--;
     (*cfg->my_conns)--;
     atomic_fetch_sub_explicit(cfg->open_conns, 1, memory_order_relaxed);
@@ -209,8 +209,7 @@ static int shed_with_reserve(void)
 {
     static int warned;
     if (!warned) {
-        fprintf(stderr, "%s: out of file descriptors: shedding new connections\n",
-                cfg->opt->stage);
+        fprintf(stderr, "%s: out of file descriptors: shedding new connections\n", cfg->opt->stage);
         warned = 1;
     }
     if (reserve_fd < 0)
@@ -231,7 +230,7 @@ static void refuse(int fd)
 {
     char scratch[1024];
     for (int i = 0; i < 4 && read(fd, scratch, sizeof scratch) > 0; i++)
-        ;                               /* bounded: a client streaming at us gets no more */
+        ; /* bounded: a client streaming at us gets no more */
     close(fd);
 }
 
@@ -319,11 +318,11 @@ static void start_reply(struct conn *c, size_t head_len)
             c->body_left = rep->file_remaining;
         }
     }
-    http_log(cfg->opt, req, rep);       /* only with -v */
+    http_log(cfg->opt, req, rep); /* only with -v */
 
     c->client_close = !req->keep_alive;
     c->body_to_skip = req->content_length;
-    b->in_start += head_len;            /* req's pointers are not needed any more */
+    b->in_start += head_len; /* req's pointers are not needed any more */
     http_request_reset(req);
     start_sending(c);
 }
@@ -334,9 +333,9 @@ static void start_error(struct conn *c, int status)
     struct iobuf *b = c->buf;
     http_reply_error(&b->rep, status, 0, 0);
     http_log(cfg->opt, NULL, &b->rep);
-    b->in_start = b->in_end = 0;        /* what is left of it is not to be trusted */
+    b->in_start = b->in_end = 0; /* what is left of it is not to be trusted */
     c->body_to_skip = 0;
-    c->client_close = 0;                /* it may still be sending: linger */
+    c->client_close = 0; /* it may still be sending: linger */
     start_sending(c);
 }
 
@@ -368,7 +367,7 @@ static int read_more(struct conn *c)
         b->in_start = b->in_end = 0;
     if (b->in_end == sizeof b->in) {
         if (b->in_start == 0) {
-            start_error(c, 431);        /* a head that does not fit */
+            start_error(c, 431); /* a head that does not fit */
             return KEEP_GOING;
         }
         memmove(b->in, b->in + b->in_start, b->in_end - b->in_start);
@@ -380,11 +379,11 @@ static int read_more(struct conn *c)
     if (n > 0) {
         b->in_end += (size_t)n;
         if ((size_t)n < room && !c->peer_closed)
-            c->may_read = 0;            /* drained: wait for the next edge */
+            c->may_read = 0; /* drained: wait for the next edge */
         return KEEP_GOING;
     }
     if (n == 0)
-        return WANT_CLOSE;              /* EOF: the client left (maybe mid-request) */
+        return WANT_CLOSE; /* EOF: the client left (maybe mid-request) */
     if (errno == EINTR)
         return KEEP_GOING;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -392,12 +391,12 @@ static int read_more(struct conn *c)
         release_idle_buf(c);
         return WANT_READ;
     }
-    return WANT_CLOSE;                  /* ECONNRESET and the like */
+    return WANT_CLOSE; /* ECONNRESET and the like */
 }
 
 static int receive(struct conn *c)
 {
-    if (c->buf == NULL) {               /* idle until now: take a buffer only if bytes came */
+    if (c->buf == NULL) { /* idle until now: take a buffer only if bytes came */
         if (!c->may_read)
             return WANT_READ;
         if ((c->buf = buf_get()) == NULL)
@@ -427,8 +426,8 @@ static int write_failed(void)
     if (errno == EINTR)
         return KEEP_GOING;
     if (errno == EAGAIN || errno == EWOULDBLOCK)
-        return WANT_WRITE;              /* socket buffer full: the next edge resumes us */
-    return WANT_CLOSE;                  /* EPIPE, ECONNRESET: the client left */
+        return WANT_WRITE; /* socket buffer full: the next edge resumes us */
+    return WANT_CLOSE;     /* EPIPE, ECONNRESET: the client left */
 }
 
 /* Shut our side, then read and discard until the client closes too (or
@@ -443,13 +442,13 @@ static int start_lingering(struct conn *c)
     c->buf = NULL;
     c->body_to_skip = 0;
     c->state = LINGERING;
-    touch(c, LINGER_MS);                /* earlier than the idle deadline: relinked */
+    touch(c, LINGER_MS); /* earlier than the idle deadline: relinked */
     return KEEP_GOING;
 }
 
 static int drain(struct conn *c)
 {
-    static char scratch[16384];         /* what we throw away needs no buffer of its own */
+    static char scratch[16384]; /* what we throw away needs no buffer of its own */
     for (;;) {
         ssize_t n = read(c->fd, scratch, sizeof scratch);
         if (n > 0)
@@ -472,7 +471,7 @@ static int reply_sent(struct conn *c)
         c->state = RECEIVING;
         touch(c, cfg->idle_ms);
         release_idle_buf(c);
-        return KEEP_GOING;              /* a pipelined request may be waiting */
+        return KEEP_GOING; /* a pipelined request may be waiting */
     }
     /* The client asked to close and sent nothing more: nothing can be reset,
      * close at once.  Otherwise it may still be sending: linger. */
@@ -494,7 +493,7 @@ static int send_reply(struct conn *c)
         if (n < 0)
             return write_failed();
         c->head_sent += (size_t)n;
-        touch(c, cfg->idle_ms);         /* progress: the client is reading */
+        touch(c, cfg->idle_ms); /* progress: the client is reading */
     }
     while (c->head_sent < rep->head_len || (c->body_mem != NULL && c->body_left > 0)) {
         /* Head and a small cached body in one system call, usually one packet. */
@@ -505,7 +504,7 @@ static int send_reply(struct conn *c)
             iov[cnt++] = (struct iovec){ rep->head + c->head_sent, head_left };
         if (c->body_mem != NULL && c->body_left > 0)
             iov[cnt++] = (struct iovec){ (char *)c->body_mem + c->body_off, (size_t)c->body_left };
-        n = writev(c->fd, iov, cnt);    /* SIGPIPE is ignored: a reset client gives EPIPE */
+        n = writev(c->fd, iov, cnt); /* SIGPIPE is ignored: a reset client gives EPIPE */
         if (n < 0)
             return write_failed();
         size_t from_head = (size_t)n < head_left ? (size_t)n : head_left;
@@ -525,7 +524,7 @@ static int send_reply(struct conn *c)
         if (n < 0)
             return write_failed();
         if (n == 0)
-            return WANT_CLOSE;          /* the file shrank: Content-Length is a lie now */
+            return WANT_CLOSE; /* the file shrank: Content-Length is a lie now */
         c->body_left -= n;
         touch(c, cfg->idle_ms);
     }
@@ -539,9 +538,15 @@ static enum want conn_run(struct conn *c)
     for (;;) {
         int step;
         switch (c->state) {
-        case RECEIVING: step = receive(c);    break;
-        case SENDING:   step = send_reply(c); break;
-        default:        step = drain(c);      break;
+        case RECEIVING:
+            step = receive(c);
+            break;
+        case SENDING:
+            step = send_reply(c);
+            break;
+        default:
+            step = drain(c);
+            break;
         }
         if (step != KEEP_GOING)
             return (enum want)step;
@@ -565,12 +570,12 @@ static void on_conn_event(struct conn *c, uint32_t events)
 static void on_timeout(struct timer *t)
 {
     struct conn *c = (struct conn *)((char *)t - offsetof(struct conn, timer));
-    int half_request = c->state == RECEIVING &&
-                       ((c->buf != NULL && c->buf->in_start < c->buf->in_end) ||
-                        c->body_to_skip > 0);
+    int half_request =
+        c->state == RECEIVING &&
+        ((c->buf != NULL && c->buf->in_start < c->buf->in_end) || c->body_to_skip > 0);
     if (half_request && !draining && (c->buf != NULL || (c->buf = buf_get()) != NULL)) {
         start_error(c, 408);
-        touch(c, LINGER_MS);            /* a second to take it */
+        touch(c, LINGER_MS); /* a second to take it */
         if (conn_run(c) == WANT_CLOSE)
             conn_close(c);
         return;
@@ -634,7 +639,7 @@ int worker_run(const struct worker_config *config)
         if (draining) {
             long long left = drain_deadline - now_ms;
             if (left <= 0)
-                break;                  /* out of patience: close the rest */
+                break; /* out of patience: close the rest */
             if (timeout < 0 || timeout > left)
                 timeout = (int)left;
         }
@@ -651,12 +656,12 @@ int worker_run(const struct worker_config *config)
                 on_conn_event(events[i].data.ptr, events[i].events);
         }
         if (stop_requested && !draining)
-            begin_drain();              /* after the batch: it closes connections */
+            begin_drain(); /* after the batch: it closes connections */
         wheel_expire(&wheel, now_ms, on_timeout);
     }
     while (all_conns != NULL)
         conn_close(all_conns);
-    while (free_conns != NULL) {        /* give the recycled memory back, for leak checkers */
+    while (free_conns != NULL) { /* give the recycled memory back, for leak checkers */
         struct conn *c = free_conns;
         free_conns = c->next;
         free(c);

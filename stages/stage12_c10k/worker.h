@@ -7,12 +7,12 @@
 
 struct worker_config {
     const struct server_options *opt;
-    int listen_fd;              /* this worker's listener (or the shared one) */
-    int exclusive;              /* shared listener: register it with EPOLLEXCLUSIVE */
-    int idle_ms;                /* -t: idle keep-alive / unfinished request timeout */
-    long max_conns;             /* -c: for all workers together */
-    atomic_long *open_conns;    /* ...counted here, in memory shared by the workers */
-    long *my_conns;             /* this worker's share of it (the master corrects
+    int listen_fd;           /* this worker's listener (or the shared one) */
+    int exclusive;           /* shared listener: register it with EPOLLEXCLUSIVE */
+    int idle_ms;             /* -t: idle keep-alive / unfinished request timeout */
+    long max_conns;          /* -c: for all workers together */
+    atomic_long *open_conns; /* ...counted here, in memory shared by the workers */
+    long *my_conns;          /* this worker's share of it (the master corrects
                                    open_conns with it should the worker die) */
 };
 
