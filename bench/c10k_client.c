@@ -33,8 +33,8 @@
 #include "options.h"
 #include "response.h"
 
-#define MAX_CONNECTING 256
-#define HEAD_MAX 2048
+#define MAX_CONNECTING   256
+#define HEAD_MAX         2048
 #define REPLY_TIMEOUT_MS 5000
 #define CONNECT_PHASE_MS 60000
 
@@ -46,10 +46,10 @@ static const char *failure_name[F_KINDS] = { "connect", "closed by server", "bad
 struct client {
     int fd;
     enum cstate state;
-    long long sent_ns;          /* when the pending request went out */
-    int sampled;                /* the pending request is a timed one */
-    size_t head_len;            /* reply head bytes so far */
-    long long body_left;        /* -1 until the head is complete */
+    long long sent_ns;   /* when the pending request went out */
+    int sampled;         /* the pending request is a timed one */
+    size_t head_len;     /* reply head bytes so far */
+    long long body_left; /* -1 until the head is complete */
     char head[HEAD_MAX];
 };
 
@@ -148,7 +148,7 @@ static int parse_head(struct client *c, size_t end)
             c->body_left = content_length(p + 15);
         if ((size_t)(nl - p) > 11 && strncasecmp(p, "Connection:", 11) == 0 &&
             strstr(p, "close") != NULL && strstr(p, "close") < nl)
-            return -1;                  /* the server would not keep it: not held */
+            return -1; /* the server would not keep it: not held */
         p = nl + 1;
     }
     return c->body_left >= 0 ? 0 : -1;
@@ -176,15 +176,15 @@ static void on_readable(struct client *c)
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
         if (n <= 0) {
-            fail(c, F_CLOSED);          /* EOF or reset: the server let go of it */
+            fail(c, F_CLOSED); /* EOF or reset: the server let go of it */
             return;
         }
         if (c->state != WAITING) {
-            fail(c, F_BAD);             /* bytes nobody asked for */
+            fail(c, F_BAD); /* bytes nobody asked for */
             return;
         }
         size_t used = 0;
-        if (c->body_left < 0) {         /* still in the head */
+        if (c->body_left < 0) { /* still in the head */
             size_t take = (size_t)n < HEAD_MAX - c->head_len ? (size_t)n : HEAD_MAX - c->head_len;
             memcpy(c->head + c->head_len, buf, take);
             size_t old = c->head_len;
@@ -225,7 +225,7 @@ static void on_event(struct client *c, uint32_t events)
             return;
         }
         connecting--;
-        c->state = HELD;                /* briefly: send_request moves it on */
+        c->state = HELD; /* briefly: send_request moves it on */
         held++;
         send_request(c, 0);
         return;
@@ -260,8 +260,9 @@ static int cmp_ll(const void *a, const void *b)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: c10k_client -p PORT [-a ADDR] [-n CONNS] [-s SECONDS] [-k SAMPLE] "
-                    "[-u PATH]\n");
+    fprintf(stderr,
+            "usage: c10k_client -p PORT [-a ADDR] [-n CONNS] [-s SECONDS] [-k SAMPLE] "
+            "[-u PATH]\n");
     exit(2);
 }
 
@@ -274,6 +275,7 @@ int main(int argc, char **argv)
     int opt;
     int bad = 0;
     while ((opt = getopt(argc, argv, "a:p:n:s:k:u:")) != -1) {
+        // clang-format off
         switch (opt) {
         case 'a': addr = optarg; break;
         case 'p': bad |= parse_number(optarg, 1, 65535, opt, &port); break;
@@ -283,6 +285,7 @@ int main(int argc, char **argv)
         case 'u': path = optarg; break;
         default: usage();
         }
+        // clang-format on
     }
     if (bad || port == 0 || strlen(path) > 256 || optind != argc)
         usage();
@@ -290,8 +293,8 @@ int main(int argc, char **argv)
     server.sin_port = htons((uint16_t)port);
     if (inet_pton(AF_INET, addr, &server.sin_addr) != 1)
         usage();
-    request_len = (size_t)snprintf(request, sizeof request,
-                                   "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path, addr);
+    request_len = (size_t)snprintf(request, sizeof request, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n",
+                                   path, addr);
 
     /* One descriptor per connection: raise our own limit first. */
     struct rlimit rl;
@@ -299,8 +302,10 @@ int main(int argc, char **argv)
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
         if ((long)rl.rlim_cur < nclients + 16) {
-            fprintf(stderr, "c10k_client: fd limit %ld is too low for %ld connections "
-                            "(raise it: ulimit -n)\n", (long)rl.rlim_cur, nclients);
+            fprintf(stderr,
+                    "c10k_client: fd limit %ld is too low for %ld connections "
+                    "(raise it: ulimit -n)\n",
+                    (long)rl.rlim_cur, nclients);
             return 2;
         }
     }

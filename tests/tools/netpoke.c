@@ -28,13 +28,13 @@
 
 /* Exit codes the tests rely on. */
 enum {
-    EXIT_DONE = 0,       /* reply read until the server closed (or -n / -R done) */
-    EXIT_USAGE = 1,      /* bad arguments or a local error */
-    EXIT_CONNECT = 2,    /* could not connect */
-    EXIT_TIMEOUT = 3,    /* the -t deadline passed first */
-    EXIT_RESET = 4,      /* the server reset the connection */
-    EXIT_SHORT = 5,      /* -R K: the server closed before K bytes came */
-    EXIT_IDLE = 6,       /* -i MS: silence, and the connection is still open */
+    EXIT_DONE = 0,    /* reply read until the server closed (or -n / -R done) */
+    EXIT_USAGE = 1,   /* bad arguments or a local error */
+    EXIT_CONNECT = 2, /* could not connect */
+    EXIT_TIMEOUT = 3, /* the -t deadline passed first */
+    EXIT_RESET = 4,   /* the server reset the connection */
+    EXIT_SHORT = 5,   /* -R K: the server closed before K bytes came */
+    EXIT_IDLE = 6,    /* -i MS: silence, and the connection is still open */
 };
 
 static const char usage_text[] =
@@ -62,24 +62,24 @@ static const char usage_text[] =
 
 struct plan {
     int port;
-    char *data;             /* decoded DATA, then FILE appended */
+    char *data; /* decoded DATA, then FILE appended */
     size_t data_len;
-    size_t chunk;           /* 0: all at once */
+    size_t chunk; /* 0: all at once */
     int delay_ms;
     int half_close;
-    double hold_s;          /* < 0: not given */
+    double hold_s; /* < 0: not given */
     int no_read;
     int rcvbuf;
-    long rate;              /* bytes per second, 0: unlimited */
-    long long reset_after;  /* -1: never */
-    int idle_ms;            /* 0: wait for the close */
+    long rate;             /* bytes per second, 0: unlimited */
+    long long reset_after; /* -1: never */
+    int idle_ms;           /* 0: wait for the close */
     const char *out_path;
     double timeout_s;
-    int many;               /* -m N, 0: one connection */
+    int many; /* -m N, 0: one connection */
     int verbose;
 };
 
-static double deadline;     /* CLOCK_MONOTONIC seconds */
+static double deadline; /* CLOCK_MONOTONIC seconds */
 
 static double now(void)
 {
@@ -140,11 +140,13 @@ static char *decode_escapes(const char *s, size_t *len)
         }
         s++;
         switch (*s) {
+        // clang-format off
         case 'r': out[n++] = '\r'; s++; break;
         case 'n': out[n++] = '\n'; s++; break;
         case 't': out[n++] = '\t'; s++; break;
         case '0': out[n++] = '\0'; s++; break;
         case '\\': out[n++] = '\\'; s++; break;
+        // clang-format on
         case 'x': {
             char hex[3] = { 0 };
             if (s[1] && s[2] && sscanf(s + 1, "%2[0-9a-fA-F]", hex) == 1 && strlen(hex) == 2) {
@@ -155,7 +157,9 @@ static char *decode_escapes(const char *s, size_t *len)
             }
             break;
         }
-        default: out[n++] = '\\'; break;
+        default:
+            out[n++] = '\\';
+            break;
         }
     }
     *len = n;
@@ -316,7 +320,8 @@ static int read_reply(int fd, const struct plan *p, int out, long long *got, int
 static int one_connection(const struct plan *p)
 {
     int out = STDOUT_FILENO;
-    if (p->out_path && (out = open(p->out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+    if (p->out_path &&
+        (out = open(p->out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
         perror(p->out_path);
         return EXIT_USAGE;
     }
@@ -348,8 +353,8 @@ done:
     if (!closed)
         close(fd);
     if (p->verbose)
-        fprintf(stderr, "netpoke: sent %zu of %zu bytes, received %lld, %.3f s, exit %d\n",
-                sent, p->data_len, got, now() - start, rc);
+        fprintf(stderr, "netpoke: sent %zu of %zu bytes, received %lld, %.3f s, exit %d\n", sent,
+                p->data_len, got, now() - start, rc);
     if (out != STDOUT_FILENO)
         close(out);
     return rc;
@@ -424,6 +429,7 @@ int main(int argc, char **argv)
     const char *file = NULL;
     int c;
     while ((c = getopt(argc, argv, "f:c:d:wH:nb:r:R:i:o:t:m:vh")) != -1) {
+        // clang-format off
         switch (c) {
         case 'f': file = optarg; break;
         case 'c': p.chunk = (size_t)number(optarg, c, 1, 1L << 30); break;
@@ -442,6 +448,7 @@ int main(int argc, char **argv)
         case 'h': fputs(usage_text, stdout); return EXIT_DONE;
         default: fputs(usage_text, stderr); return EXIT_USAGE;
         }
+        // clang-format on
     }
     if (argc - optind < 1 || argc - optind > 2) {
         fputs(usage_text, stderr);
