@@ -146,8 +146,9 @@ static int parse_head(struct client *c, size_t end)
             break;
         if ((size_t)(nl - p) > 15 && strncasecmp(p, "Content-Length:", 15) == 0)
             c->body_left = content_length(p + 15);
+        /* memmem, not strstr: the head buffer is not NUL-terminated */
         if ((size_t)(nl - p) > 11 && strncasecmp(p, "Connection:", 11) == 0 &&
-            strstr(p, "close") != NULL && strstr(p, "close") < nl)
+            memmem(p, (size_t)(nl - p), "close", 5) != NULL)
             return -1; /* the server would not keep it: not held */
         p = nl + 1;
     }
