@@ -25,9 +25,9 @@ settled_fd_count() {
     echo "$last"
 }
 
-# check_resets_mid_download [PATH] [K]: clients reset the connection (RST)
-# after K reply bytes of PATH (default: 100000 bytes into big.bin), right
-# after sending, and half-way through sending a request.  The server
+# check_resets_mid_download [PATH] [K]: 50 clients reset the connection (RST)
+# after K reply bytes of PATH (default: 100000 bytes into big.bin), 10 right
+# after sending, and 10 half-way through sending a request.  The server
 # survives, keeps serving, and its descriptor count returns to what it was.
 check_resets_mid_download() {
     local path=${1:-/big.bin} k=${2:-100000} i base
@@ -35,7 +35,7 @@ check_resets_mid_download() {
     expect_status 200 || return 1
     cp "$BODY" "$BATS_TEST_TMPDIR/before.body"
     base=$(settled_fd_count "$SERVER_PID")
-    for i in $(seq 10); do
+    for i in $(seq 50); do
         raw_request "GET $path HTTP/1.0\r\n\r\n" -b 16384 -R "$k"
         [[ $NETPOKE_STATUS == 0 ]] ||
             fail "reset after $k bytes of $path: netpoke exit $NETPOKE_STATUS (the reply was shorter?)" || return 1
