@@ -320,7 +320,7 @@ int main(int argc, char **argv)
     }
 
     fprintf(stderr,
-            "stage12: fd limit %ld (soft limit raised from %ld to the hard limit), "
+            "stage12: fd limit %ld (the hard limit; the soft limit was %ld), "
             "listen backlog %d, %ld worker%s (%s), at most %ld connections, idle timeout %ld s\n",
             nofile, soft_was, backlog, nworkers, nworkers == 1 ? "" : "s",
             exclusive ? "one listener, EPOLLEXCLUSIVE" : "SO_REUSEPORT listener each", max_conns,
