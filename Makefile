@@ -119,6 +119,7 @@ grade: deps
 	@$(if $(SERVER),,$(MAKE) --no-print-directory $(STAGE) &&) tests/grade.sh $(STAGE) $(SERVER)
 
 bench: all
+	@tests/deps.sh wrk curl
 	@bench/run.sh
 
 bench-deps:
@@ -131,12 +132,15 @@ c10k: all
 	@bench/c10k.sh
 
 fuzz:
+	@tests/deps.sh clang libclang-rt-14-dev
 	@tests/fuzz/run.sh
 
 lint:
+	@tests/deps.sh cppcheck clang-tidy clang-format
 	@tests/lint.sh
 
-valgrind: all
+valgrind: all deps
+	@tests/deps.sh valgrind
 	@tests/valgrind.sh
 
 -include $(shell find bin -name '*.d' 2>/dev/null)
