@@ -86,7 +86,10 @@ teardown() { stop_server_and_check_log; }
 # /proc/PID/stat, whether on a CPU or waiting for one) and takes whatever CPU
 # the machine gives it (a whole one when the machine is quiet; at least 10 %
 # even when busy).  With -s 2000 it sleeps 2 ms per sweep: mostly "S", and
-# far less CPU.  The state is the robust sign; CPU shares depend on the load.
+# far less CPU.  For the spinner the state is the robust sign (CPU shares
+# depend on the load); for the sleeper it is not (on a busy machine it waits
+# for a CPU after every 2 ms nap, and shows "R" meanwhile), so there we
+# compare CPU time, which waiting does not consume.
 runnable_percent() {
     local i r=0
     for i in $(seq 40); do
@@ -99,7 +102,7 @@ runnable_percent() {
 check_idle_cpu_high_lower_with_sleep() {
     http_get /index.html
     expect_status 200 || return 1
-    local spin spin_r sleepy sleepy_r
+    local spin spin_r sleepy
     spin=$(idle_cpu_percent "$SERVER_PID" 2)
     spin_r=$(runnable_percent "$SERVER_PID")
     ((spin_r >= 80)) || fail "idle without -s: runnable in $spin_r % of samples (a busy-poller always is)" || return 1
@@ -109,8 +112,6 @@ check_idle_cpu_high_lower_with_sleep() {
     http_get /index.html
     expect_status 200 || return 1
     sleepy=$(idle_cpu_percent "$SERVER_PID" 2)
-    sleepy_r=$(runnable_percent "$SERVER_PID")
-    ((sleepy_r < 50)) || fail "idle with -s 2000: runnable in $sleepy_r % of samples (expected mostly asleep)" || return 1
     ((sleepy * 3 < spin)) || fail "idle with -s 2000: $sleepy % of a CPU, without: $spin % (expected far less)"
 }
 @test "idle: spins a CPU without -s, far less with -s 2000" { check_idle_cpu_high_lower_with_sleep; }
