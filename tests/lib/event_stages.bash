@@ -22,8 +22,9 @@ idle_cpu_percent() {
 # A reader with a 4 KiB receive buffer holds off for a second, then reads
 # big.bin at 20 MB/s: the server's sendfile() stops short and hits EAGAIN
 # over and over and must resume each time at the right byte.  Meanwhile
-# other clients are answered at once (0.5 s bound, each), and in the end
-# all 50 MB arrived byte-exact.
+# other clients are answered at once: within 200 ms each (on loopback they
+# take about 1 ms, plain or sanitized; a loop stuck in one client's write
+# takes seconds), and in the end all 50 MB arrived byte-exact.
 check_slow_big_download_while_others_served() {
     local out="$BATS_TEST_TMPDIR/big.reply" i got reader
     spawn_helper "$NETPOKE" -b 4096 -H 1 -r 20000000 -t 40 -o "$out" "$PORT" 'GET /big.bin HTTP/1.0\r\n\r\n'
@@ -34,8 +35,8 @@ check_slow_big_download_while_others_served() {
             "http://127.0.0.1:$PORT/index.html?during=$i") || true
         [[ ${got% *} == "200 $(file_size "$DOCROOT/index.html")" ]] ||
             fail "request $i during the slow download: '$got'" || return 1
-        awk -v t="${got##* }" 'BEGIN { exit !(t < 0.5) }' ||
-            fail "request $i during the slow download took ${got##* } s (bound 0.5 s)" || return 1
+        awk -v t="${got##* }" 'BEGIN { exit !(t < 0.2) }' ||
+            fail "request $i during the slow download took ${got##* } s (bound 0.2 s)" || return 1
         sleep 0.2
     done
     process_alive "$reader" || fail "the slow download ended before the other requests did" || return 1
