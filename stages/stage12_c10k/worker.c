@@ -11,7 +11,7 @@
  *            bytes arrive and given back as soon as the connection is idle
  *            again, so 10 000 idle keep-alive clients cost ~1.3 MB, not 220 MB.
  *   no malloc per request: conns and buffers are recycled through free lists.
- *   syscalls a cached file is answered with one writev() (head + body) or
+ *   syscalls a cached file is answered with one sendmsg() (head + body) or
  *            send() + sendfile(); no open/stat/close (filecache.c); the Date
  *            string is formatted once a second; a short read() means the
  *            socket is empty, so no read() just to collect EAGAIN (below).
@@ -495,16 +495,22 @@ static int send_reply(struct conn *c)
         c->head_sent += (size_t)n;
         touch(c, cfg->idle_ms); /* progress: the client is reading */
     }
+    /* A reply the connection closes after: MSG_MORE holds its last bytes in
+     * the kernel until close() (or shutdown()) comes a moment later and puts
+     * the FIN into the same packet: one packet, and one ACK, fewer per short
+     * connection (nginx gets the same from TCP_CORK). */
+    int flags = MSG_NOSIGNAL | (rep->keep_alive && !draining ? 0 : MSG_MORE);
     while (c->head_sent < rep->head_len || (c->body_mem != NULL && c->body_left > 0)) {
         /* Head and a small cached body in one system call, usually one packet. */
         struct iovec iov[2];
-        int cnt = 0;
+        struct msghdr msg = { .msg_iov = iov };
         size_t head_left = rep->head_len - c->head_sent;
         if (head_left > 0)
-            iov[cnt++] = (struct iovec){ rep->head + c->head_sent, head_left };
+            iov[msg.msg_iovlen++] = (struct iovec){ rep->head + c->head_sent, head_left };
         if (c->body_mem != NULL && c->body_left > 0)
-            iov[cnt++] = (struct iovec){ (char *)c->body_mem + c->body_off, (size_t)c->body_left };
-        n = writev(c->fd, iov, cnt); /* SIGPIPE is ignored: a reset client gives EPIPE */
+            iov[msg.msg_iovlen++] = (struct iovec){ (char *)c->body_mem + c->body_off,
+                                                    (size_t)c->body_left };
+        n = sendmsg(c->fd, &msg, flags); /* writev() with flags */
         if (n < 0)
             return write_failed();
         size_t from_head = (size_t)n < head_left ? (size_t)n : head_left;
