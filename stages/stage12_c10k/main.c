@@ -156,12 +156,20 @@ static void refuse_port_in_use(void)
 static int open_fast_listener(int backlog, int reuseport)
 {
     int fd = open_listener(&opt, backlog, LISTEN_NONBLOCK | (reuseport ? LISTEN_REUSEPORT : 0));
-    /* Replies leave whole (one writev, or MSG_MORE + sendfile), so Nagle's
+    /* Replies leave whole (one sendmsg, or MSG_MORE + sendfile), so Nagle's
      * algorithm could only delay them.  Set on the listener, the option is
      * inherited by every accepted socket: no setsockopt() per connection. */
     int one = 1;
     if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0)
         perror("stage12: TCP_NODELAY");
+    /* TCP_DEFER_ACCEPT: the kernel completes the handshake but queues the
+     * connection for accept() only once its first bytes arrive.  A request
+     * then costs one wake-up, not two (accept, then read), and a client that
+     * connects and says nothing holds no descriptor of ours.  After a second
+     * of silence it is accepted anyway and -t starts timing it. */
+    int secs = 1;
+    if (setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof secs) < 0)
+        perror("stage12: TCP_DEFER_ACCEPT");
     return fd;
 }
 
