@@ -37,7 +37,7 @@ void filecache_put(struct cached_file *f)
     free(f);
 }
 
-/* Read the whole small file: its bytes then leave with the head in one writev. */
+/* Read the whole small file: its bytes then leave with the head in one sendmsg(). */
 static int load_body(struct cached_file *f, int fd)
 {
     f->body = malloc(f->size > 0 ? (size_t)f->size : 1);

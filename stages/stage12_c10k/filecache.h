@@ -4,7 +4,7 @@
  * per path component), open(), fstat(), formatting the head, close().  A
  * server answering the same few files over and over can do that work once:
  * this cache keeps, per request path, the open descriptor (or, for a small
- * file, its whole content in memory, so head and body leave in one writev)
+ * file, its whole content in memory, so head and body leave in one sendmsg)
  * and the response heads, ready to copy.
  *
  * Bounded: a fixed table of FILECACHE_SLOTS entries, direct-mapped (a path

@@ -12,12 +12,14 @@
  * What changed since stage10, and where:
  *   main.c       workers and their listeners; RLIMIT_NOFILE raised to the hard
  *                limit; the listen backlog from net.core.somaxconn; TCP_NODELAY
- *                set once on the listener (accepted sockets inherit it); the
+ *                set once on the listener (accepted sockets inherit it) and
+ *                TCP_DEFER_ACCEPT (a connection arrives with its request); the
  *                connection cap -c shared by all workers; a master that
  *                restarts a dead worker and turns SIGTERM into a bounded stop.
  *   worker.c     the tuned connection: 120 bytes while idle, buffers only while
- *                a request is in progress, no malloc per request, one writev()
- *                per small reply, sendfile() for large ones, 408 for unfinished
+ *                a request is in progress, no malloc per request, one sendmsg()
+ *                per small reply (its FIN in the same packet when the connection
+ *                closes), sendfile() for large ones, 408 for unfinished
  *                requests, EMFILE handled with a reserve descriptor, the
  *                graceful stop (in-flight replies finish, at most 5 s).
  *   timer.c      a timing wheel: O(1) deadlines for idle and slow clients.

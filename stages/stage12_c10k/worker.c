@@ -508,8 +508,8 @@ static int send_reply(struct conn *c)
         if (head_left > 0)
             iov[msg.msg_iovlen++] = (struct iovec){ rep->head + c->head_sent, head_left };
         if (c->body_mem != NULL && c->body_left > 0)
-            iov[msg.msg_iovlen++] = (struct iovec){ (char *)c->body_mem + c->body_off,
-                                                    (size_t)c->body_left };
+            iov[msg.msg_iovlen++] =
+                (struct iovec){ (char *)c->body_mem + c->body_off, (size_t)c->body_left };
         n = sendmsg(c->fd, &msg, flags); /* writev() with flags */
         if (n < 0)
             return write_failed();
