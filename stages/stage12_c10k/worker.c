@@ -461,13 +461,20 @@ static int drain(struct conn *c)
     }
 }
 
+/* Does the connection end after this reply?  send_reply() and reply_sent()
+ * must agree: a reply sent with MSG_MORE leaves only when the close comes. */
+static int closes_after_reply(const struct conn *c)
+{
+    return !c->buf->rep.keep_alive || draining;
+}
+
 static int reply_sent(struct conn *c)
 {
     struct iobuf *b = c->buf;
     int pending = b->in_start < b->in_end || c->body_to_skip > 0;
-    int keep_alive = b->rep.keep_alive;
+    int keep = !closes_after_reply(c);
     release_body(c);
-    if (keep_alive && !draining) {
+    if (keep) {
         c->state = RECEIVING;
         touch(c, cfg->idle_ms);
         release_idle_buf(c);
@@ -499,7 +506,7 @@ static int send_reply(struct conn *c)
      * the kernel until close() (or shutdown()) comes a moment later and puts
      * the FIN into the same packet: one packet, and one ACK, fewer per short
      * connection (nginx gets the same from TCP_CORK). */
-    int flags = MSG_NOSIGNAL | (rep->keep_alive && !draining ? 0 : MSG_MORE);
+    int flags = MSG_NOSIGNAL | (closes_after_reply(c) ? MSG_MORE : 0);
     while (c->head_sent < rep->head_len || (c->body_mem != NULL && c->body_left > 0)) {
         /* Head and a small cached body in one system call, usually one packet. */
         struct iovec iov[2];
