@@ -427,7 +427,7 @@ int main(int argc, char **argv)
         pump(100);
         check_timeouts();
     }
-    printf("holding %ld connections (opened in %.1f s)\n", held, (now_ns() - t0) / 1e9);
+    printf("holding %ld connections (opened in %.2f s)\n", held, (now_ns() - t0) / 1e9);
     fflush(stdout);
 
     if (go_signal)
