@@ -92,6 +92,7 @@ PER_TUPLE=$((PORTS / 2 * 9 / 10))
 BY_FDS=$(div_up "$CONNS" "$PER_CLIENT_FDS")
 BY_PORTS=$(div_up "$CONNS" "$PER_TUPLE")
 NCLIENTS=$((BY_FDS > BY_PORTS ? BY_FDS : BY_PORTS))
+((NCLIENTS >= 2 || CONNS < 2)) || NCLIENTS=2 # at least two: every run merges clients and uses two addresses
 if ((NCLIENTS > 250)); then
     echo "c10k: $CONNS connections need $NCLIENTS client processes; this harness uses at most 250" >&2
     exit 2
@@ -117,11 +118,11 @@ CONNTRACK=$(cat /proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null || echo n
 
 echo "c10k: $CONNS connections held ${HOLD}s, $RATE sampled requests/s (steady, spread over all), ${IDLE}s idle CPU window"
 echo "c10k: limits: fd limit $FD_LIMIT per process (hard; fs.nr_open $(sysctl_get fs.nr_open)), fs.file-max $FILE_MAX," \
-     "ephemeral ports $PORT_LO-$PORT_HI ($PORTS per 4-tuple, $PER_TUPLE used), somaxconn $(sysctl_get net.core.somaxconn)," \
+     "ephemeral ports $PORT_LO-$PORT_HI ($PORTS per 4-tuple; we use at most $PER_TUPLE per source address), somaxconn $(sysctl_get net.core.somaxconn)," \
      "tcp_max_syn_backlog $(sysctl_get net.ipv4.tcp_max_syn_backlog), tcp_mem $(sysctl_get net.ipv4.tcp_mem) pages," \
      "nf_conntrack_count $CONNTRACK"
 echo "c10k: split: stage12 -w $WORKERS (needs $NEED_WORKERS: at most $PER_WORKER connections per worker process);" \
-     "$NCLIENTS client processes (for descriptors $BY_FDS, for ports $BY_PORTS) from $(source_addr 0)" \
+     "$NCLIENTS client processes (needed for descriptors $BY_FDS, for ports $BY_PORTS; at least 2) from $(source_addr 0)" \
      "to $(source_addr $((NCLIENTS - 1))), about $(div_up "$CONNS" "$NCLIENTS") connections each"
 
 mkdir -p "$WORK/root"
@@ -299,7 +300,8 @@ run_one() {
          "Slab $(printf "%+d" $((R[slab_kib] / 1024))) MiB, MemAvailable $(printf "%+d" $((-R[memavail_kib] / 1024))) MiB"
     echo "kernel per connection:     ${R[kernel_bytes_per_conn]} bytes (Slab + TCP mem pages; client and server socket together," \
          "so $((R[kernel_bytes_per_conn] / 2)) per socket); MemAvailable drop: ${R[memavail_bytes_per_conn]} bytes (everything, both sides)"
-    echo "server CPU while idle:     ${R[idle_cpu_pct]} % of one CPU over ${IDLE} s"
+    echo "server CPU while idle:     ${R[idle_cpu_pct]} % of one CPU over ${IDLE} s (one clock tick is" \
+         "$(awk -v hz="$HZ" -v s="$IDLE" 'BEGIN { printf "%.2f", (s > 0 ? 100 / hz / s : 0) }') %)"
     echo "sampled requests:          ${R[sampled]} (${R[rate_per_s]}/s): p50 ${R[p50_ms]} ms, p99 ${R[p99_ms]} ms, max ${R[max_ms]} ms"
     if [[ -n ${R[limit]} ]]; then
         echo "STOPPED at ${R[held]} of $CONNS connections by: ${R[limit]}"
@@ -333,7 +335,8 @@ STAMP=$(date -u +%Y%m%d-%H%M%S)
 echo "$COLUMNS_CSV" | tr '\n' ' ' | sed 's/ *$//; s/ /,/g' > "$WORK/c10k.csv"
 echo >> "$WORK/c10k.csv"
 {
-    echo "# make c10k: $CONNS connections, $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -r), $NCPU CPUs, $(($(meminfo MemTotal) / 1048576)) GiB"
+    echo "# make c10k: $CONNS connections, $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -r), $NCPU CPUs," \
+         "$(($(meminfo MemTotal) / 1048576)) GiB, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
     echo
     echo "$WORKERS server workers (at most $PER_WORKER connections each under the fd limit $FD_LIMIT);" \
          "$NCLIENTS client processes from $(source_addr 0)-$(source_addr $((NCLIENTS - 1))) (ephemeral range: $PORTS ports per 4-tuple);" \
