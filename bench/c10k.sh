@@ -46,7 +46,7 @@ RESULTS=bench/results
 WORK=$(mktemp -d /tmp/c10k.XXXXXX)
 SERVER_PID=
 CLIENT_PIDS=()
-trap 'stop_clients; stop_server; rm -rf "$WORK"' EXIT
+trap 'rm -rf "$WORK"' EXIT
 T_START=$SECONDS
 
 for bin in bin/stage12 bin/c10k_client; do
@@ -175,6 +175,9 @@ stop_server() {
     wait "$SERVER_PID" 2>/dev/null
     SERVER_PID=
 }
+
+trap 'stop_clients; stop_server; rm -rf "$WORK"' EXIT
+trap 'exit 130' INT TERM # then the EXIT trap stops what we started
 
 # The name of the limit behind a client's first error (strerror text).
 limit_named_by() {
