@@ -87,8 +87,6 @@ static long long now_ns(void)
     return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static void fail_errno(struct client *c, enum failure why, int err);
-
 static void fail(struct client *c, enum failure why)
 {
     if (c->state == HELD)
@@ -305,9 +303,9 @@ static void wait_for_go(void)
     sigset_t go;
     sigemptyset(&go);
     sigaddset(&go, SIGUSR1);
-    struct timespec now = { 0, 0 };
+    struct timespec no_wait = { 0, 0 };
     long long give_up = now_ns() + (long long)GO_WAIT_MS * 1000000;
-    while (sigtimedwait(&go, NULL, &now) < 0 && now_ns() < give_up)
+    while (sigtimedwait(&go, NULL, &no_wait) < 0 && now_ns() < give_up)
         pump(50);
 }
 
