@@ -64,6 +64,10 @@ FD_LIMIT=$(ulimit -n)
 NCPU=$(nproc)
 read -r PORT_LO PORT_HI <<< "$(sysctl_get net.ipv4.ip_local_port_range)"
 PORTS=$((PORT_HI - PORT_LO + 1))
+if ((FD_LIMIT < 1000 || PORTS < 1000)); then
+    echo "c10k: fd limit $FD_LIMIT or ephemeral range $PORT_LO-$PORT_HI too small for this harness (1000 each at least)" >&2
+    exit 2
+fi
 
 # Server: a worker holds at most FD_LIMIT - SERVER_RESERVE connections, and
 # SO_REUSEPORT spreads them by a hash, not evenly: plan for 10 % more.
@@ -115,6 +119,15 @@ if (($(meminfo MemAvailable) < NEED_KIB)); then
     exit 1
 fi
 CONNTRACK=$(cat /proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null || echo none)
+# A firewall that tracks connections (count above 0) adds one entry per connection.
+if [[ $CONNTRACK =~ ^[1-9] ]]; then
+    CT_MAX=$(cat /proc/sys/net/netfilter/nf_conntrack_max)
+    if ((CT_MAX - CONNTRACK < CONNS)); then
+        echo "c10k: connection tracking would stop this run at about $((CT_MAX - CONNTRACK)) connections:" \
+             "nf_conntrack_max $CT_MAX, $CONNTRACK in use; raise net.netfilter.nf_conntrack_max" >&2
+        exit 1
+    fi
+fi
 
 echo "c10k: $CONNS connections held ${HOLD}s, $RATE sampled requests/s (steady, spread over all), ${IDLE}s idle CPU window"
 echo "c10k: limits: fd limit $FD_LIMIT per process (hard; fs.nr_open $(sysctl_get fs.nr_open)), fs.file-max $FILE_MAX," \
