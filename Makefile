@@ -128,9 +128,10 @@ bench-deps:
 bench-notes:
 	@bench/notes.sh
 
-# make c10k CONNS=100000: CONNS here is the connection count (bench's CONNS is another knob)
+# make c10k CONNS=100000: CONNS on the command line is the connection count
+# (a CONNS in the environment is bench's knob, and is not taken here)
 c10k: all
-	@$(if $(CONNS),C10K_CONNS=$(CONNS) )bench/c10k.sh
+	@$(if $(filter command line,$(origin CONNS)),C10K_CONNS=$(CONNS) )bench/c10k.sh
 
 fuzz:
 	@tests/deps.sh clang libclang-rt-14-dev
