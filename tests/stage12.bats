@@ -90,6 +90,7 @@ teardown() {
 @test "hostile: resets in every phase" { check_hostile_resets_every_phase; }
 @test "hostile: half-close" { check_hostile_half_close; }
 @test "hostile: slowloris crowd" { check_hostile_slowloris; }
+@test "hostile: symlink swap race, nothing from outside" { check_symlink_swap_race; }
 
 # lifecycle
 @test "lifecycle: ready line, and the limits line before it" { check_stage12_ready_lines; }
