@@ -87,3 +87,6 @@ load lib/hostile
 @test "hostile: half-closed client gets its reply" { check_hostile_half_close; }
 @test "hostile: symlink swap race, nothing from outside" { check_symlink_swap_race; }
 @test "weakness: slowloris stalls the iterative server" { check_hostile_slowloris_blocks; }
+
+# out of descriptors (tests/lib/checks_emfile.bash)
+@test "out of descriptors (EMFILE): no spin, bounded log, serves again" { check_emfile_idle_crowd; }

@@ -147,3 +147,6 @@ check_503_when_fork_fails() {
     process_alive "$SERVER_PID" || fail "the server died when fork failed"
 }
 @test "503 when fork fails, and the server goes on" { check_503_when_fork_fails; }
+
+# out of descriptors (tests/lib/checks_emfile.bash)
+@test "out of descriptors (EMFILE): no spin, bounded log, serves again" { check_emfile_idle_crowd; }

@@ -186,3 +186,6 @@ check_bad_worker_count() {
     done
 }
 @test "bad -w exits 2" { check_bad_worker_count; }
+
+# out of descriptors (tests/lib/checks_emfile.bash)
+@test "out of descriptors (EMFILE): no spin, bounded log, serves again" { check_emfile_idle_crowd; }

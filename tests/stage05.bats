@@ -124,3 +124,6 @@ check_503_when_no_thread() {
     process_alive "$SERVER_PID" || fail "the server died when pthread_create failed"
 }
 @test "503 when no thread can be created, and the server goes on" { check_503_when_no_thread; }
+
+# out of descriptors (tests/lib/checks_emfile.bash)
+@test "out of descriptors (EMFILE): no spin, bounded log, serves again" { check_emfile_idle_crowd --expect-emfile; }

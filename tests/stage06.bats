@@ -167,3 +167,6 @@ check_503_when_no_stack() {
     expect_status 200
 }
 @test "503 when no stack can be mapped, service resumes after" { check_503_when_no_stack; }
+
+# out of descriptors (tests/lib/checks_emfile.bash)
+@test "out of descriptors (EMFILE): no spin, bounded log, serves again" { check_emfile_idle_crowd --expect-emfile; }

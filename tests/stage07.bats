@@ -124,3 +124,6 @@ check_bad_sleep_exits_2() {
     ((status == 2)) || fail "-s lots exited $status, expected 2"
 }
 @test "lifecycle: bad -s exits 2" { check_bad_sleep_exits_2; }
+
+# out of descriptors (tests/lib/checks_emfile.bash)
+@test "out of descriptors (EMFILE): no spin, bounded log, serves again" { check_emfile_idle_crowd --expect-emfile -s 10000; }

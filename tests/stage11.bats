@@ -500,3 +500,12 @@ killed_upload() {
     [[ $status == 0 ]] || fail "status $status"
     echo "$output" | grep -q -- '-t SECONDS' || fail "$output"
 }
+
+# out of descriptors (tests/lib/checks_emfile.bash): a session per process,
+# so the limit is never reached; the idle crowd must cost nothing all the same
+@test "out of descriptors (EMFILE): no spin, bounded log, serves again" {
+    emfile_crowd || return 1
+    wait_until 10 ftp_curl -o "$BATS_TEST_TMPDIR/h" "$(url hello.txt)" || fail "after the crowd left: no file" ||
+        return 1
+    cmp "$BATS_TEST_TMPDIR/h" "$DOCROOT/hello.txt"
+}

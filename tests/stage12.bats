@@ -450,3 +450,6 @@ check_worker_fds_baseline() {
             fail "worker $w: $(fd_count "$w") descriptors, ${i#*:} before" || return 1
     done
 }
+
+# out of descriptors (tests/lib/checks_emfile.bash)
+@test "out of descriptors (EMFILE): no spin, bounded log, serves again" { check_emfile_idle_crowd --expect-emfile -w 1 -c 1000; }
