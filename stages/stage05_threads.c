@@ -39,8 +39,8 @@
 
 static struct server_options opt = SERVER_OPTIONS_DEFAULTS("stage05");
 
-/* serve_client needs about 40 KiB of stack: a 16 KiB request buffer and the
- * three PATH_MAX paths of path.c.  The rest is room for libc's calls (and
+/* serve_client needs about 24 KiB of stack: a 16 KiB request buffer and the
+ * PATH_MAX path of path.c.  The rest is room for libc's calls (and
  * for the sanitizers' bigger frames in a `make SAN=1` build). */
 #define CLIENT_STACK_SIZE (128 * 1024)
 
