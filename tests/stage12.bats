@@ -490,7 +490,7 @@ reset_round() {
 check_worker_fds_baseline() {
     local w before=() i
     reset_round
-    sleep 1.5   # lingering closes end
+    sleep 2.5   # lingering closes end, and the cache closes what it no longer serves (1-2 s)
     for w in $(child_pids "$SERVER_PID"); do before+=("$w:$(fd_count "$w")"); done
     reset_round
     for i in "${before[@]}"; do
