@@ -106,7 +106,7 @@ void http_reply_for(struct http_reply *rep, const struct http_request *req,
     }
 
     struct resolved_file f;
-    resolve_file(opt->docroot_real, req->target, req->target_len, &f);
+    resolve_file(opt->docroot_fd, req->target, req->target_len, &f);
     if (f.status == 301) {
         char extra[sizeof f.location + 16];
         snprintf(extra, sizeof extra, "Location: %s\r\n", f.location);
