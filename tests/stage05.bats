@@ -57,6 +57,7 @@ teardown() { stop_server; }
 @test "ready line" { check_ready_line; }
 @test "-v logs each request" { check_verbose_log; }
 @test "SIGTERM and SIGINT exit 0" { check_sigterm_exits_0; }
+@test "SIGTERM mid-reply to a client that never reads: gone within 1 s" { check_sigterm_mid_reply; }
 @test "bad option exits 2" { check_bad_option_exits_2; }
 @test "port in use exits 2" { check_port_in_use_exits_2; }
 @test "missing docroot exits 2" { check_missing_docroot_exits_2; }
