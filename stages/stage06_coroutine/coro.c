@@ -166,6 +166,13 @@ static void coroutine_main(void)
 
 /* ---- stacks --------------------------------------------------------------- */
 
+/* SIGTERM and SIGINT: what stops the server (net.h). */
+static void add_stop_signals(sigset_t *mask)
+{
+    sigaddset(mask, SIGTERM);
+    sigaddset(mask, SIGINT);
+}
+
 /* The parked array and its pollfds must hold every live coroutine; growing
  * them here, where failure can be reported, means coro_wait never fails. */
 static int reserve_room(size_t n)
@@ -209,6 +216,12 @@ int coro_spawn(coro_fn *fn, void *arg)
         free(co);
         return -1;
     }
+    /* A ucontext carries a signal mask, and every swapcontext into it
+     * installs that mask (the one system call of a switch).  getcontext
+     * copied whatever mask the caller had, which is not the scheduler's when
+     * we are called before coro_run; the coroutine must run with SIGTERM and
+     * SIGINT blocked, like the scheduler outside ppoll (wait_for_events). */
+    add_stop_signals(&co->context.uc_sigmask);
     co->context.uc_stack.ss_sp = co->mapping + page;
     co->context.uc_stack.ss_size = CORO_STACK_SIZE;
     /* A new mapping may lie where an old stack was, whose frames ASan
@@ -297,8 +310,7 @@ void coro_run(void)
 {
     sigset_t stop_signals, unblocked;
     sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
+    add_stop_signals(&stop_signals);
     sigprocmask(SIG_BLOCK, &stop_signals, &unblocked);
 
     while (live_count > 0 && !stop_requested) {
