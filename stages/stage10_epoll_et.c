@@ -1,9 +1,12 @@
 /* stage10 — epoll, edge-triggered: one report per change, and the duty to drain.
  *
  * Model: stage09's loop, with every descriptor registered EPOLLET.  An
- * edge-triggered socket is reported when it *becomes* ready (new bytes
- * arrived, room appeared in the send buffer, a connection was queued), once,
- * instead of on every epoll_wait() for as long as it *is* ready.
+ * edge-triggered socket is reported when something *happens* to it (bytes
+ * arrived, room appeared in the send buffer, a connection was queued), once
+ * per happening, instead of on every epoll_wait() for as long as it *is*
+ * ready.  On Linux each arrival is a new event even if earlier bytes still
+ * wait unread (epoll(7); bin/etdemo shows it): what ET takes away is the
+ * repeated report of bytes that are already there.
  *
  * What changed since stage09:
  *   - EPOLLET on the listener and on every connection;
@@ -21,10 +24,11 @@
  *     n = read(c->fd, buf, sizeof buf);   // 4 KiB of an 8 KiB pipelined burst
  *     handle(buf, n);                     // ...then back to epoll_wait()
  *
- * The other 4 KiB stay in the socket.  No new edge comes — the socket never
- * went from empty to non-empty again — and the client, waiting for the
- * answers to the requests in those bytes, waits forever.  The same holds for
- * accept() and for a write stopped before EAGAIN.
+ * The other 4 KiB stay in the socket, and nothing reports them again.  A
+ * new event would come if the client sent more, but it sends nothing: it is
+ * waiting for the answers to the requests in those bytes, and waits forever.
+ * The same holds for accept() (a report may stand for several queued
+ * connections) and for a write stopped before EAGAIN.
  *
  * Weakness: one core, and no limits or timeouts: idle connections are kept
  * forever, and the descriptor limit caps the number of clients.  Stage 12

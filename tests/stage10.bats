@@ -90,3 +90,17 @@ teardown() { stop_server_and_check_log; }
 @test "ET draining: 200 pipelined requests in one write all answered" { check_pipelined_burst_200; }
 @test "ET draining: 1 000 keep-alive connections x 20 requests" { check_1000_keepalive_connections_x20; }
 @test "idle: CPU near zero over 2 s" { check_idle_cpu_near_zero; }
+
+# What the notes and the head comment teach about EPOLLET, run on this kernel
+# (tests/tools/etdemo.c): a new event for each arrival even with bytes
+# unread, none for bytes already there, EPOLLRDHUP for a FIN, EPOLLOUT when
+# room comes back.  It exits 1 when the kernel answers otherwise.
+check_et_model_as_taught() {
+    local demo=$ROOT/bin/etdemo
+    [[ -x $demo ]] || fail "no $demo (make builds it)" || return 1
+    run timeout 20 "$demo"
+    [[ $status == 0 ]] || fail "etdemo exited $status:" "$output" || return 1
+    grep -q '10 more arrive, 10 still unread *-> event: EPOLLIN' <<<"$output" ||
+        fail "no second EPOLLIN for new bytes behind unread ones:" "$output"
+}
+@test "the edge-triggered model taught is this kernel's (bin/etdemo)" { check_et_model_as_taught; }

@@ -354,8 +354,10 @@ static void skip_body(struct conn *c)
  * returns less than the room we offered has already emptied the socket, and
  * any byte arriving later raises a new edge.  So a short read ends the turn
  * without the extra read() whose only job is to say EAGAIN (a syscall per
- * request saved).  The exception is a client that has shut down its side:
- * the FIN brings no further edge, so then we read on until read() says 0. */
+ * request saved).  The exception is a client that has shut down its side
+ * (EPOLLRDHUP came with this report): its FIN has already arrived and
+ * nothing can follow it, so no later event would tell us of the end of
+ * file that waits behind the bytes; then we read on until read() says 0. */
 static int read_more(struct conn *c)
 {
     struct iobuf *b = c->buf;
