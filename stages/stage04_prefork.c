@@ -21,6 +21,7 @@
  * the load in advance.  Stage 05 serves each client on a thread: cheaper than
  * a process, and as many as there are clients.
  */
+#include <err.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -85,7 +86,7 @@ static void serve_client(int fd)
 
     /* EPIPE or ECONNRESET here only means the client left early. */
     if (send_reply(fd, &rep) < 0 && errno != EPIPE && errno != ECONNRESET && errno != EINTR)
-        perror("stage04: send");
+        warn("send");
     http_reply_done(&rep);
 
     /* Unread bytes (a request body, junk after a bad request) would turn our
@@ -105,7 +106,7 @@ static void worker_loop(int listen_fd)
         int fd = accept(listen_fd, NULL, NULL);
         if (fd < 0) {
             if (errno != EINTR) /* EINTR: a signal; the loop test looks at it */
-                perror("stage04: accept");
+                warn("accept");
             continue;
         }
         serve_client(fd);
@@ -125,7 +126,7 @@ static void start_worker(int listen_fd, long i)
         worker_loop(listen_fd);
     }
     if (pid < 0)
-        perror("stage04: fork");
+        warn("fork");
     workers[i] = pid > 0 ? pid : 0;
 }
 
@@ -140,10 +141,10 @@ static void reap_workers(void)
                 continue;
             workers[i] = 0;
             if (!stop_requested && WIFSIGNALED(status))
-                fprintf(stderr, "stage04: worker %d killed by signal %d; starting another\n",
+                warnx("worker %d killed by signal %d; starting another",
                         (int)pid, WTERMSIG(status));
             else if (!stop_requested)
-                fprintf(stderr, "stage04: worker %d exited with status %d; starting another\n",
+                warnx("worker %d exited with status %d; starting another",
                         (int)pid, WEXITSTATUS(status));
         }
     }
@@ -225,7 +226,7 @@ int main(int argc, char **argv)
 
     workers = calloc((size_t)worker_count, sizeof *workers);
     if (workers == NULL) {
-        perror("stage04: calloc");
+        warn("calloc");
         return 1;
     }
     /* Block the master's signals before the first fork: from now on they

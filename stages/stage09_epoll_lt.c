@@ -23,6 +23,7 @@
  * edge-triggered epoll: one report per change, and the duty to drain.
  * No limits and no timeouts: idle connections are kept forever (stage 12).
  */
+#include <err.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -53,7 +54,7 @@ static void accept_client(int ep, int listen_fd)
         return;
     struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
     if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
-        perror("stage09: epoll_ctl ADD");
+        warn("epoll_ctl ADD");
         conn_close(c);
         return;
     }
@@ -73,7 +74,7 @@ static void serve_client(int ep, struct conn *c)
     if (interest != c->interest) {
         struct epoll_event ev = { .events = interest, .data.ptr = c };
         if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) < 0) {
-            perror("stage09: epoll_ctl MOD");
+            warn("epoll_ctl MOD");
             conn_close(c);
             return;
         }
@@ -90,7 +91,7 @@ int main(int argc, char **argv)
     int ep = epoll_create1(EPOLL_CLOEXEC);
     struct epoll_event lev = { .events = EPOLLIN, .data.ptr = NULL }; /* NULL: the listener */
     if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd, &lev) < 0) {
-        perror("stage09: epoll");
+        warn("epoll");
         return 1;
     }
 
@@ -112,7 +113,7 @@ int main(int argc, char **argv)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            perror("stage09: epoll_wait");
+            warn("epoll_wait");
             break;
         }
         for (int i = 0; i < n; i++) {

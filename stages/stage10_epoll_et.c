@@ -34,6 +34,7 @@
  * forever, and the descriptor limit caps the number of clients.  Stage 12
  * uses all cores, raises the limits and closes idle connections.
  */
+#include <err.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -62,7 +63,7 @@ static void accept_clients(int ep, int listen_fd)
             continue;
         struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLET, .data.ptr = c };
         if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
-            perror("stage10: epoll_ctl ADD");
+            warn("epoll_ctl ADD");
             conn_close(c);
         }
     }
@@ -87,7 +88,7 @@ int main(int argc, char **argv)
     struct epoll_event lev = { .events = EPOLLIN | EPOLLET,
                                .data.ptr = NULL }; /* NULL: the listener */
     if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd, &lev) < 0) {
-        perror("stage10: epoll");
+        warn("epoll");
         return 1;
     }
 
@@ -109,7 +110,7 @@ int main(int argc, char **argv)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            perror("stage10: epoll_wait");
+            warn("epoll_wait");
             break;
         }
         for (int i = 0; i < n; i++) {

@@ -14,6 +14,7 @@
 #include "coro.h"
 #include "net.h"
 
+#include <err.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -285,7 +286,7 @@ static void wait_for_events(const sigset_t *unblocked)
             (struct pollfd){ .fd = parked[i]->wait_fd, .events = parked[i]->wait_events };
     if (ppoll(parked_pollfds, parked_count, timeout < 0 ? NULL : &ts, unblocked) < 0) {
         if (errno != EINTR)
-            perror("stage06: ppoll");
+            warn("ppoll");
         return;
     }
     long long now = now_ms();

@@ -24,6 +24,7 @@
  * shared_command.c (parsing, lexical name checks), files.c (the root).
  */
 #include <arpa/inet.h>
+#include <err.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -120,7 +121,7 @@ static void spawn_session(int listen_fd, int conn, const struct config *cfg)
         _exit(0);
     }
     if (pid < 0)
-        perror("stage11: fork");
+        warn("fork");
     else
         children[slot] = pid;
     sigprocmask(SIG_SETMASK, &old, NULL);
@@ -171,7 +172,7 @@ int main(int argc, char **argv)
         int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
         if (conn < 0) {
             if (errno != EINTR && errno != ECONNABORTED)
-                perror("stage11: accept");
+                warn("accept");
             if (errno == EMFILE || errno == ENFILE)
                 sleep(1); /* out of descriptors: let sessions end first */
             continue;

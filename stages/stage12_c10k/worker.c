@@ -23,6 +23,7 @@
  */
 #include "worker.h"
 
+#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -268,7 +269,7 @@ static void accept_clients(void)
         struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
                                   .data.ptr = c };
         if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
-            perror("stage12: epoll_ctl ADD");
+            warn("epoll_ctl ADD");
             conn_close(c);
         }
     }
@@ -636,7 +637,7 @@ int worker_run(const struct worker_config *config)
     struct epoll_event lev = { .events = EPOLLIN | EPOLLET | (cfg->exclusive ? EPOLLEXCLUSIVE : 0),
                                .data.ptr = NULL };
     if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd, &lev) < 0) {
-        perror("stage12: epoll");
+        warn("epoll");
         return 1;
     }
 
@@ -660,7 +661,7 @@ int worker_run(const struct worker_config *config)
         }
         int n = epoll_pwait(ep, events, MAX_EVENTS, timeout, &while_waiting);
         if (n < 0 && errno != EINTR) {
-            perror("stage12: epoll_wait");
+            warn("epoll_wait");
             break;
         }
         clock_update();
