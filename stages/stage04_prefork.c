@@ -3,8 +3,10 @@
  * Model: at start the master forks N workers (-w N, default one per CPU).
  * Each worker runs stage02's whole accept-and-serve loop on the listening
  * socket they all inherited.  When a connection arrives, the kernel wakes
- * exactly one of the workers blocked in accept() and gives it the
- * connection.  The master serves nobody: it supervises.  A worker that dies
+ * one of the workers blocked in accept() and gives it the connection (the
+ * "thundering herd" of blocking accept was fixed in the Linux 2.3/2.4 era;
+ * it comes back for workers that wait in select/poll/epoll on a shared
+ * listener, which all wake for one connection).  The master serves nobody: it supervises.  A worker that dies
  * is replaced; SIGTERM to the master stops every worker, then the master.
  *
  * What changed since stage02: main forks the workers and then waits for
@@ -17,8 +19,9 @@
  * Weakness: N clients at a time, no more.  A stalled client occupies a whole
  * worker, so N stalled clients stop the server as surely as one stopped
  * stage02 (try it: N times `nc 127.0.0.1 8080`).  Raising N costs a process
- * each, megabytes of memory and a kernel task, and choosing N means guessing
- * the load in advance.  Stage 05 serves each client on a thread: cheaper than
+ * each (tens of kB of memory of its own, the rest shared copy-on-write with
+ * the master, plus a kernel stack and a task), and choosing N means
+ * guessing the load in advance.  Stage 05 serves each client on a thread: cheaper than
  * a process, and as many as there are clients.
  */
 #include <err.h>
@@ -99,7 +102,7 @@ static void serve_client(int fd)
 
 /* A worker: stage02's server loop, in one of N processes that all block in
  * accept() on the same socket.  The kernel hands each connection to one of
- * them (since Linux 2.6 it wakes only one: no thundering herd). */
+ * them and wakes only that one: accept() waits exclusively. */
 static void worker_loop(int listen_fd)
 {
     while (!stop_requested) {

@@ -9,7 +9,8 @@
  * instead of calling serve_client itself.  Detached, because nobody waits
  * for a client thread to finish: its resources go back when it ends (a
  * joinable thread that nobody joins stays a "zombie thread", holding its
- * stack).  The stack is small and explicit: the default, 8 MiB of address
+ * stack).  The stack is small and explicit: glibc's default, the soft
+ * RLIMIT_STACK (8 MiB on most systems; 2 MiB when unlimited) of address
  * space per thread, is far more than serve_client needs.  The threads share
  * nothing they write: each has its own buffers on its own stack; opt is
  * only read; stdio locks stderr for each log line.  Only the main thread

@@ -18,9 +18,12 @@
  * is proportional to the ready sockets, not to all of them.
  *
  * Weakness: still one core.  Level-triggered, a socket that stays ready is
- * returned by every epoll_wait() until we deal with it (here the listener:
- * each pending connection costs one more epoll_wait()).  Stage 10 uses
- * edge-triggered epoll: one report per change, and the duty to drain.
+ * returned by every epoll_wait() until we deal with it.  That is what lets
+ * this loop accept one connection per report (each further pending
+ * connection costs one more epoll_wait(): a property of accepting one at a
+ * time, which level triggering tolerates, not of level triggering itself;
+ * accepting until EAGAIN would save those calls here too).  Stage 10 uses
+ * edge-triggered epoll: no repeated reports, and the duty to drain.
  * No limits and no timeouts: idle connections are kept forever (stage 12).
  */
 #include <err.h>
@@ -67,7 +70,7 @@ static void serve_client(int ep, struct conn *c)
 {
     enum conn_want want = conn_run(c);
     if (want == CONN_WANT_CLOSE) {
-        conn_close(c); /* close() also drops it from the interest list */
+        conn_close(c); /* its only descriptor: close() drops it from epoll */
         return;
     }
     unsigned interest = want == CONN_WANT_WRITE ? EPOLLOUT : EPOLLIN;

@@ -31,7 +31,9 @@
  * connections) and for a write stopped before EAGAIN.
  *
  * Weakness: one core, and no limits or timeouts: idle connections are kept
- * forever, and the descriptor limit caps the number of clients.  Stage 12
+ * forever, and the descriptor limit caps the number of clients.  Draining
+ * to EAGAIN has no budget per turn: a client that pipelines without pause
+ * and reads fast holds the loop while others wait (see common/conn.h).  Stage 12
  * uses all cores, raises the limits and closes idle connections.
  */
 #include <err.h>
@@ -75,7 +77,7 @@ static void accept_clients(int ep, int listen_fd)
 static void serve_client(struct conn *c)
 {
     if (conn_run(c) == CONN_WANT_CLOSE)
-        conn_close(c); /* close() also drops it from the interest list */
+        conn_close(c); /* its only descriptor: close() drops it from epoll */
 }
 
 int main(int argc, char **argv)

@@ -132,8 +132,8 @@ warm_file_cache() {
 }
 
 # The ready line as check_ready_line wants it, except that stage12 first
-# prints one line with the limits it set (the spec asks it to report the fd
-# limit).  Nothing else without -v.
+# prints one line with the limits it set (the fd limit it raised to, so an
+# operator sees it).  Nothing else without -v.
 check_stage12_ready_lines() {
     local re="^stage12 listening on http://127\\.0\\.0\\.1:$PORT/ \\(docroot (.+)\\)\$"
     [[ $(grep -c '' "$SERVER_LOG") == 2 ]] || fail "expected 2 lines on stderr:" "$(cat "$SERVER_LOG")" ||

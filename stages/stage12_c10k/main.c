@@ -6,7 +6,8 @@
  * sockets bind the same port, and the kernel spreads new connections over
  * them by a hash of the 4-tuple.  No lock, no shared accept queue, no
  * thundering herd.  (-e instead shares one listener and registers it with
- * EPOLLEXCLUSIVE, so that one worker, not all, wakes per connection; NOTES.md
+ * EPOLLEXCLUSIVE, so that one or more workers, not all, wake per connection
+ * (epoll(7) says "one or more"); NOTES.md
  * compares the two.)  The master only starts, supervises and stops workers.
  *
  * What changed since stage10, and where:

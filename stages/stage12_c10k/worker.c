@@ -191,7 +191,7 @@ static void conn_close(struct conn *c)
         all_conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    close(c->fd); /* also leaves the epoll interest list */
+    close(c->fd); /* its only descriptor: it leaves the epoll interest list too */
     nconns--;
     (*cfg->my_conns)--;
     atomic_fetch_sub_explicit(cfg->open_conns, 1, memory_order_relaxed);
@@ -632,8 +632,8 @@ int worker_run(const struct worker_config *config)
 
     ep = epoll_create1(EPOLL_CLOEXEC);
     /* One listener per worker (SO_REUSEPORT): edge-triggered like stage 10.
-     * One listener shared by all: EPOLLEXCLUSIVE wakes one worker per new
-     * connection instead of all of them (the thundering herd). */
+     * One listener shared by all: EPOLLEXCLUSIVE wakes one or more workers
+     * per new connection (epoll(7)), not all of them (the thundering herd). */
     struct epoll_event lev = { .events = EPOLLIN | EPOLLET | (cfg->exclusive ? EPOLLEXCLUSIVE : 0),
                                .data.ptr = NULL };
     if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd, &lev) < 0) {
