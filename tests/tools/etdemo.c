@@ -70,7 +70,8 @@ static unsigned report(int ep, int ms, const char *step)
         return 0;
     }
     printf("event:%s%s%s\n", (ev.events & EPOLLIN) ? " EPOLLIN" : "",
-           (ev.events & EPOLLOUT) ? " EPOLLOUT" : "", (ev.events & EPOLLRDHUP) ? " EPOLLRDHUP" : "");
+           (ev.events & EPOLLOUT) ? " EPOLLOUT" : "",
+           (ev.events & EPOLLRDHUP) ? " EPOLLRDHUP" : "");
     return ev.events;
 }
 
@@ -163,6 +164,7 @@ int main(void)
     setvbuf(stdout, NULL, _IOLBF, 0);
     int ok = reading_side();
     ok &= writing_side();
-    printf("%s\n", ok ? "as described above" : "UNEXPECTED: this kernel differs from the description");
+    printf("%s\n",
+           ok ? "as described above" : "UNEXPECTED: this kernel differs from the description");
     return ok ? 0 : 1;
 }
