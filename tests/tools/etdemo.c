@@ -2,9 +2,10 @@
  *
  * A common model of EPOLLET says: an event comes only when a socket goes
  * from "nothing to read" to "something to read".  Linux does not work that
- * way.  epoll(7): with EPOLLET, an event is generated each time new data
- * arrives ("each new packet"), whether or not the data already waiting was
- * read; what ET removes is the *repeat* of a report while nothing new
+ * way.  epoll(7): ET "delivers events only when changes occur", and an
+ * arrival of data is a change, whether or not the data already waiting was
+ * read ("multiple events can be generated upon receipt of multiple chunks
+ * of data"); what ET removes is the *repeat* of a report while nothing new
  * happens.  This program shows both, on a real TCP connection over
  * loopback, one step at a time:
  *
