@@ -29,6 +29,7 @@ teardown() { stop_server_and_check_log; }
 # paths
 @test "paths: 301 for a directory without slash" { check_301_directory; }
 @test "paths: 404 for a missing file" { check_404_missing; }
+@test "paths: 404 for a name segment longer than NAME_MAX" { check_404_long_segment; }
 @test "paths: 404 for a directory without index" { check_404_dir_without_index; }
 @test "paths: traversal battery refused" { check_traversal_battery; }
 @test "paths: symlink out of the docroot refused" { check_symlink_out_refused; }
@@ -94,3 +95,16 @@ teardown() { stop_server_and_check_log; }
 
 # out of descriptors (tests/lib/checks_emfile.bash)
 @test "out of descriptors (EMFILE): no spin, bounded log, serves again" { check_emfile_idle_crowd --expect-emfile; }
+# What the notes and the head comment teach about EPOLLET, run on this kernel
+# (tests/tools/etdemo.c): a new event for each arrival even with bytes
+# unread, none for bytes already there, EPOLLRDHUP for a FIN, EPOLLOUT when
+# room comes back.  It exits 1 when the kernel answers otherwise.
+check_et_model_as_taught() {
+    local demo=$ROOT/bin/etdemo
+    [[ -x $demo ]] || fail "no $demo (make builds it)" || return 1
+    run timeout 20 "$demo"
+    [[ $status == 0 ]] || fail "etdemo exited $status:" "$output" || return 1
+    grep -q '10 more arrive, 10 still unread *-> event: EPOLLIN' <<<"$output" ||
+        fail "no second EPOLLIN for new bytes behind unread ones:" "$output"
+}
+@test "the edge-triggered model taught is this kernel's (bin/etdemo)" { check_et_model_as_taught; }
