@@ -84,6 +84,8 @@ int http_etag_matches(const char *list, size_t n, const char *etag, int strong)
     const char *p = list, *end = list + n;
     while (p < end && is_space(*p))
         p++;
+    while (end > p && is_space(end[-1]))
+        end--;
     if (end - p == 1 && *p == '*')
         return 1; /* "*": any current version of the file */
     size_t etag_len = strlen(etag);
@@ -95,7 +97,8 @@ int http_etag_matches(const char *list, size_t n, const char *etag, int strong)
         const char *tag;
         size_t tag_len;
         int weak;
-        if (next_etag(&p, end, &tag, &tag_len, &weak) < 0)
+        if (next_etag(&p, end, &tag, &tag_len, &weak) < 0 ||
+            (p < end && *p != ',' && !is_space(*p)))
             return 0; /* not a list of entity-tags: nothing in it matches */
         if (tag_len == etag_len && memcmp(tag, etag, etag_len) == 0 && !(strong && weak))
             return 1;
