@@ -12,13 +12,14 @@ void file_version_of(const struct stat *st, struct file_version *v)
 {
     v->size = st->st_size;
     v->mtime = st->st_mtim;
+    v->ctime = st->st_ctim;
     v->ino = st->st_ino;
 }
 
 void http_etag(const struct file_version *v, char out[HTTP_ETAG_MAX])
 {
     unsigned long long ns =
-        (unsigned long long)v->mtime.tv_sec * 1000000000ULL + (unsigned long long)v->mtime.tv_nsec;
+        (unsigned long long)v->ctime.tv_sec * 1000000000ULL + (unsigned long long)v->ctime.tv_nsec;
     snprintf(out, HTTP_ETAG_MAX, "\"%llx-%llx-%llx\"", (unsigned long long)v->ino,
              (unsigned long long)v->size, ns);
 }

@@ -32,20 +32,25 @@
 
 #include "http.h"
 
-/* What identifies one version of a file's content.  The ETag is made of
- * exactly these: the inode (replacing a file by rename(), as editors, rsync
- * and our FTP upload do, gives a new one even when size and mtime are
- * copied over), the size, and the mtime to the nanosecond (rewritten in
- * place).  stage12's cache uses the same fields to notice a changed file. */
+/* What identifies one version of a file's content.  The ETag is made of the
+ * inode (replacing a file by rename(), as editors, rsync and our FTP upload
+ * do, gives a new one even when size and times are copied over), the size,
+ * and the ctime to the nanosecond.  Not the mtime: `cp -p`, `touch -r` or
+ * tar can put an mtime back after rewriting a file in place, but nobody can
+ * set the ctime, which every write (and every change of the mtime) moves
+ * to now.  The price: chmod also moves it, and costs one full download.
+ * stage12's cache notices a changed file by the same fields.  The mtime is
+ * kept for Last-Modified, which is what If-Modified-Since compares. */
 struct file_version {
     off_t size;
     struct timespec mtime;
+    struct timespec ctime;
     ino_t ino;
 };
 
 void file_version_of(const struct stat *st, struct file_version *v);
 
-/* The strong ETag, quoted: "ino-size-mtimens" in hex. */
+/* The strong ETag, quoted: "ino-size-ctimens" in hex. */
 #define HTTP_ETAG_MAX 64
 void http_etag(const struct file_version *v, char out[HTTP_ETAG_MAX]);
 

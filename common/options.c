@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "path.h"
 #include "response.h"
 
 static void usage(FILE *out, const char *prog, const struct server_options *opt,
@@ -83,6 +84,18 @@ void parse_options(int argc, char **argv, struct server_options *opt,
     }
     if (!S_ISDIR(st.st_mode)) {
         fprintf(stderr, "%s: docroot %s: not a directory\n", opt->stage, opt->docroot);
+        exit(2);
+    }
+    opt->docroot_fd = open_docroot(opt->docroot_real);
+    if (opt->docroot_fd < 0 && errno == ENOSYS) {
+        fprintf(stderr,
+                "%s: this kernel has no openat2(); Linux 5.6 or later is needed to "
+                "open files safely beneath the docroot\n",
+                opt->stage);
+        exit(2);
+    }
+    if (opt->docroot_fd < 0) {
+        fprintf(stderr, "%s: docroot %s: %s\n", opt->stage, opt->docroot, strerror(errno));
         exit(2);
     }
 }

@@ -16,13 +16,14 @@ struct server_options {
     int port;                    /* -p; 0 asks the kernel for an ephemeral port */
     const char *docroot;         /* -r, as the user wrote it */
     char docroot_real[PATH_MAX]; /* the same, with symlinks resolved */
+    int docroot_fd;              /* open on it: every file is opened beneath it (path.h) */
     const char *bind_addr;       /* -b */
     int verbose;                 /* -v: one log line per request on stderr */
 };
 
 // clang-format off
 #define SERVER_OPTIONS_DEFAULTS(name) \
-    { .stage = (name), .port = 8080, .docroot = "html", .bind_addr = "0.0.0.0" }
+    { .stage = (name), .port = 8080, .docroot = "html", .bind_addr = "0.0.0.0", .docroot_fd = -1 }
 // clang-format on
 
 /* A stage's own letters, e.g. { "w:", "  -w N   worker processes\n", on_opt, &cfg }.

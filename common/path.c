@@ -9,7 +9,10 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/openat2.h> /* struct open_how, RESOLVE_* */
 
 static int hex_value(char c)
 {
@@ -68,111 +71,155 @@ int decode_target_path(const char *target, size_t target_len, char *out, size_t 
     return 0;
 }
 
+/* openat2(2) has no wrapper in glibc 2.36: call it by number. */
+static int openat2_call(int dirfd, const char *path, const struct open_how *how)
+{
+    return (int)syscall(SYS_openat2, dirfd, path, how, sizeof *how);
+}
+
+int open_beneath(int root_fd, const char *path, int flags, mode_t mode, struct stat *st)
+{
+    struct open_how how = {
+        .flags = (unsigned long long)(flags | O_CLOEXEC),
+        .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0, /* openat2 insists */
+        /* BENEATH: no step may leave root_fd.  NO_MAGICLINKS: no jumping
+         * through /proc/self/fd/N, which would name any open file. */
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+    };
+    while (*path == '/') /* an absolute path is refused beneath: "/a" means "a" */
+        path++;
+    if (*path == '\0')
+        path = ".";
+    int fd;
+    /* EAGAIN: a rename elsewhere raced a ".." inside a symlink, and the
+     * kernel could not prove the walk stayed beneath.  Retrying is the
+     * documented answer; a few times is plenty. */
+    for (int tries = 0; (fd = openat2_call(root_fd, path, &how)) < 0 && errno == EAGAIN; tries++)
+        if (tries == 8)
+            return -1;
+    if (fd < 0 || st == NULL)
+        return fd;
+    if (fstat(fd, st) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+int open_docroot(const char *docroot)
+{
+    int fd = open(docroot, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int probe = open_beneath(fd, ".", O_PATH, 0, NULL);
+    if (probe < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    close(probe);
+    return fd;
+}
+
 static int status_for_errno(int err)
 {
     // clang-format off
     switch (err) {
-    case EACCES: case EPERM: case ELOOP: return 403;
+    /* EXDEV: open_beneath() refused a way out of the docroot. */
+    case EACCES: case EPERM: case ELOOP: case EXDEV: return 403;
     case ENAMETOOLONG: return 414;
-    /* The server ran out of descriptors or memory: the file may well exist,
-     * so "not found" would be a lie; "try again later" is the truth. */
-    case EMFILE: case ENFILE: case ENOMEM: return 503;
+    /* The server ran out of descriptors or memory, or lost a race with a
+     * rename (EAGAIN): the file may well exist, so "not found" would be a
+     * lie; "try again later" is the truth. */
+    case EMFILE: case ENFILE: case ENOMEM: case EAGAIN: return 503;
+    case ENOSYS: return 500;
     default: return 404; /* ENOENT, ENOTDIR, ... */
     }
     // clang-format on
 }
 
-/* Resolve symlinks and insist that the result is inside the docroot. */
-static int real_inside(const char *docroot_real, const char *path, char real[PATH_MAX])
-{
-    if (realpath(path, real) == NULL)
-        return status_for_errno(errno);
-    size_t rl = strlen(docroot_real);
-    if (rl == 1) /* the docroot is "/": everything is inside */
-        return 0;
-    if (strncmp(real, docroot_real, rl) != 0 || (real[rl] != '\0' && real[rl] != '/'))
-        return 403;
-    return 0;
-}
-
-/* The raw request path (before '?'), still percent-encoded, plus a slash. */
+/* The raw request path (before '?'), still percent-encoded, plus a slash.
+ * It must not start with "//" (or "/\", which browsers read the same way):
+ * "Location: //host/" is a network path, a redirect to another site.  So
+ * leading slashes become one, and a backslash is sent encoded. */
 static int redirect_location(const char *target, size_t target_len, char *loc, size_t cap)
 {
     /* target is not NUL-terminated (it points into the receive buffer):
      * strcspn() would read past its end. */
-    size_t n = 0;
-    while (n < target_len && target[n] != '?' && target[n] != '#')
-        n++;
-    if (n + 2 > cap)
-        return 414;
-    memcpy(loc, target, n);
+    size_t i = 0, n = 0;
+    while (i + 1 < target_len && target[i + 1] == '/')
+        i++;
+    for (; i < target_len && target[i] != '?' && target[i] != '#'; i++) {
+        if (n + 5 > cap)
+            return 414;
+        if (target[i] == '\\') {
+            memcpy(loc + n, "%5C", 3);
+            n += 3;
+        } else {
+            loc[n++] = target[i];
+        }
+    }
     loc[n] = '/';
     loc[n + 1] = '\0';
     return 301;
 }
 
-static int open_regular(const char *real, struct resolved_file *out)
+/* Steps 1–6 of path.h; sets out->fd and the file's details only for a 200. */
+static int open_target(int docroot_fd, const char *target, size_t target_len,
+                       struct resolved_file *out)
 {
-    int fd = open(real, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    char path[PATH_MAX];
+    int st = decode_target_path(target, target_len, path, sizeof path);
+    if (st != 0)
+        return st;
+
+    /* O_NONBLOCK: opening a FIFO would otherwise wait for a writer forever. */
+    const int flags = O_RDONLY | O_NONBLOCK | O_NOCTTY;
+    struct stat sb;
+    int fd = open_beneath(docroot_fd, path, flags, 0, &sb);
     if (fd < 0)
         return status_for_errno(errno);
-    struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    const char *name = path;
+    if (S_ISDIR(sb.st_mode)) {
+        /* Decided from the opened descriptor, not from a second lookup. */
+        if (path[strlen(path) - 1] != '/') {
+            close(fd);
+            return redirect_location(target, target_len, out->location, sizeof out->location);
+        }
+        /* index.html beneath the directory just opened, not by name again:
+         * what was checked is what is used (so it may not link out of it). */
+        int dir_fd = fd;
+        fd = open_beneath(dir_fd, "index.html", flags, 0, &sb);
+        int err = errno;
+        close(dir_fd);
+        if (fd < 0)
+            return status_for_errno(err);
+        name = "index.html";
+    }
+    if (!S_ISREG(sb.st_mode)) {
         close(fd);
         return 403;
     }
     out->fd = fd;
-    out->size = st.st_size;
-    out->mtime = st.st_mtime;
+    out->st = sb;
+    out->size = sb.st_size;
+    out->mtime = sb.st_mtime;
+    out->mime = mime_type(name);
     return 200;
 }
 
-void resolve_file(const char *docroot_real, const char *target, size_t target_len,
-                  struct resolved_file *out)
+void resolve_file(int docroot_fd, const char *target, size_t target_len, struct resolved_file *out)
 {
-    char path[PATH_MAX], full[PATH_MAX], real[PATH_MAX];
     out->fd = -1;
     out->size = 0;
     out->mtime = 0;
+    memset(&out->st, 0, sizeof out->st);
     out->location[0] = '\0';
     out->mime = "text/html";
-
-    int st = decode_target_path(target, target_len, path, sizeof path);
-    if (st == 0 && (size_t)snprintf(full, sizeof full, "%s%s", docroot_real, path) >= sizeof full)
-        st = 414;
-    if (st == 0)
-        st = real_inside(docroot_real, full, real);
-    if (st != 0) {
-        out->status = st;
-        return;
-    }
-
-    struct stat sb;
-    if (stat(real, &sb) < 0) {
-        out->status = status_for_errno(errno);
-        return;
-    }
-    const char *name = path;
-    if (S_ISDIR(sb.st_mode)) {
-        if (path[strlen(path) - 1] != '/') {
-            out->status =
-                redirect_location(target, target_len, out->location, sizeof out->location);
-            return;
-        }
-        /* index.html may itself be a symlink: check it the same way. */
-        if ((size_t)snprintf(full, sizeof full, "%s/index.html", real) >= sizeof full) {
-            out->status = 414;
-            return;
-        }
-        st = real_inside(docroot_real, full, real);
-        if (st != 0) {
-            out->status = st;
-            return;
-        }
-        name = "index.html";
-    }
-    out->status = open_regular(real, out);
-    out->mime = mime_type(name);
+    out->status = open_target(docroot_fd, target, target_len, out);
 }
 
 const char *mime_type(const char *path)

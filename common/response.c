@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "path.h"
@@ -113,7 +112,7 @@ void http_reply_for(struct http_reply *rep, const struct http_request *req,
     }
 
     struct resolved_file f;
-    resolve_file(opt->docroot_real, req->target, req->target_len, &f);
+    resolve_file(opt->docroot_fd, req->target, req->target_len, &f);
     if (f.status == 301) {
         char extra[sizeof f.location + 16];
         snprintf(extra, sizeof extra, "Location: %s\r\n", f.location);
@@ -130,14 +129,8 @@ void http_reply_for(struct http_reply *rep, const struct http_request *req,
         return;
     }
 
-    struct stat st;
-    if (fstat(f.fd, &st) < 0) {
-        close(f.fd);
-        reply_page(rep, 500, 0, head_only, NULL);
-        return;
-    }
     struct file_version version;
-    file_version_of(&st, &version);
+    file_version_of(&f.st, &version);
     http_reply_file(rep, req, &version, f.mime, keep_alive);
     if (rep->file_remaining == 0) { /* HEAD, 304, 412, 416, an empty file */
         close(f.fd);

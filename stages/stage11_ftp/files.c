@@ -11,57 +11,52 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ---- from a virtual path to a real one -------------------------------- */
+#include "path.h"
 
-static int is_under(const char *root, const char *real)
+/* ---- from a virtual path to an open descriptor -------------------------- */
+
+int root_is_dir(int root_fd, const char *vpath)
 {
-    size_t n = strlen(root);
-    if (strcmp(root, "/") == 0)
-        return 1;
-    return strncmp(real, root, n) == 0 && (real[n] == '\0' || real[n] == '/');
+    int fd = open_beneath(root_fd, vpath, O_PATH | O_DIRECTORY, 0, NULL);
+    if (fd < 0)
+        return 0;
+    close(fd);
+    return 1;
 }
 
-/* realpath(root + vpath) into real[PATH_MAX], refused unless it is still
- * under the root: the lexical checks cannot see where a symlink leads. */
-static int resolve_inside(const char *root, const char *vpath, char *real)
+int root_open_file(int root_fd, const char *vpath, struct stat *st)
 {
-    char joined[PATH_MAX];
-    if (snprintf(joined, sizeof joined, "%s%s", root, vpath) >= (int)sizeof joined) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    if (realpath(joined, real) == NULL)
-        return -1;
-    if (!is_under(root, real)) {
-        errno = EACCES;
-        return -1;
-    }
-    return 0;
-}
-
-int root_is_dir(const char *root, const char *vpath)
-{
-    char real[PATH_MAX];
-    struct stat st;
-    return resolve_inside(root, vpath, real) == 0 && stat(real, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-int root_open_file(const char *root, const char *vpath, struct stat *st)
-{
-    char real[PATH_MAX];
-    if (resolve_inside(root, vpath, real) < 0)
-        return -1;
     /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
      * writer forever.  For the regular files we keep it changes nothing. */
-    int fd = open(real, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+    int fd = open_beneath(root_fd, vpath, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0, st);
     if (fd < 0)
         return -1;
-    if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+    if (!S_ISREG(st->st_mode)) {
         close(fd);
         errno = EACCES;
         return -1;
     }
     return fd;
+}
+
+int root_open_parent(int root_fd, const char *vpath, const char **name)
+{
+    const char *base = vpath_base(vpath);
+    if (*base == '\0') {
+        errno = EISDIR;
+        return -1;
+    }
+    /* The directory part of vpath: "/a.txt" -> "/", "/pub/a.txt" -> "/pub/". */
+    char dir[PATH_MAX];
+    size_t dlen = (size_t)(base - vpath);
+    if (dlen >= sizeof dir) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(dir, vpath, dlen);
+    dir[dlen] = '\0';
+    *name = base;
+    return open_beneath(root_fd, dir, O_PATH | O_DIRECTORY, 0, NULL);
 }
 
 /* ---- listings ---------------------------------------------------------- */
@@ -106,28 +101,34 @@ static void list_entry(FILE *out, const char *name, const struct stat *st, int n
             (long long)st->st_size, when, name);
 }
 
-/* stat() an entry, following a symlink only when it stays inside the root. */
-static int entry_stat(const char *root, const char *dir, const char *name, struct stat *st)
+/* stat() an entry of the directory vpath (open as dir_fd), following a
+ * symlink only when it stays inside the root. */
+static int entry_stat(int root_fd, const char *vpath, int dir_fd, const char *name, struct stat *st)
 {
-    char path[PATH_MAX], real[PATH_MAX];
-    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path || lstat(path, st) < 0)
+    if (fstatat(dir_fd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
         return -1;
     if (!S_ISLNK(st->st_mode))
         return 0;
-    if (realpath(path, real) == NULL || !is_under(root, real))
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", vpath, name) >= (int)sizeof path)
         return -1;
-    return stat(real, st);
+    int fd = open_beneath(root_fd, path, O_PATH, 0, st);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    return 0;
 }
 
-static int list_directory(FILE *out, const char *root, const char *dir, int names_only)
+static int list_directory(FILE *out, int root_fd, const char *vpath, int dir_fd, int names_only)
 {
     struct dirent **names;
-    int n = scandir(dir, &names, visible, alphasort);
+    /* scandirat() on ".": the directory already open, not its name again. */
+    int n = scandirat(dir_fd, ".", &names, visible, alphasort);
     if (n < 0)
         return -1;
     for (int i = 0; i < n; i++) {
         struct stat st;
-        if (entry_stat(root, dir, names[i]->d_name, &st) == 0 &&
+        if (entry_stat(root_fd, vpath, dir_fd, names[i]->d_name, &st) == 0 &&
             (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
             list_entry(out, names[i]->d_name, &st, names_only);
         free(names[i]);
@@ -136,17 +137,10 @@ static int list_directory(FILE *out, const char *root, const char *dir, int name
     return 0;
 }
 
-char *root_listing(const char *root, const char *vpath, int names_only, size_t *len)
+/* The listing text of what fd (open on vpath, described by st) is. */
+static char *listing_of(int root_fd, const char *vpath, int fd, const struct stat *st,
+                        int names_only, size_t *len)
 {
-    char real[PATH_MAX];
-    struct stat st;
-    if (resolve_inside(root, vpath, real) < 0 || stat(real, &st) < 0)
-        return NULL;
-    if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
-        errno = EACCES;
-        return NULL;
-    }
-
     /* open_memstream: a FILE that writes into a growing malloc'd buffer, so
      * the listing is complete (or known to have failed) before the data
      * connection is even opened. */
@@ -155,10 +149,10 @@ char *root_listing(const char *root, const char *vpath, int names_only, size_t *
     if (out == NULL)
         return NULL;
     int rc = 0;
-    if (S_ISDIR(st.st_mode))
-        rc = list_directory(out, root, real, names_only);
+    if (S_ISDIR(st->st_mode))
+        rc = list_directory(out, root_fd, vpath, fd, names_only);
     else
-        list_entry(out, vpath_base(vpath), &st, names_only);
+        list_entry(out, vpath_base(vpath), st, names_only);
     if (fclose(out) != 0)
         rc = -1;
     if (rc < 0) {
@@ -168,12 +162,30 @@ char *root_listing(const char *root, const char *vpath, int names_only, size_t *
     return text;
 }
 
+char *root_listing(int root_fd, const char *vpath, int names_only, size_t *len)
+{
+    struct stat st;
+    int fd = open_beneath(root_fd, vpath, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0, &st);
+    if (fd < 0)
+        return NULL;
+    char *text = NULL;
+    if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode))
+        text = listing_of(root_fd, vpath, fd, &st, names_only, len);
+    else
+        errno = EACCES;
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return text;
+}
+
 /* ---- atomic uploads ----------------------------------------------------- */
 
 /* The temporary file of the upload in progress, for a signal handler that
  * must remove it before the process dies.  Changed only with SIGTERM and
  * SIGINT blocked, so the handler never sees half of an update. */
-static char pending_tmp[PATH_MAX];
+static char pending_tmp[NAME_MAX + 1];
+static int pending_dir_fd;
 static volatile sig_atomic_t pending;
 
 static void block_stop_signals(sigset_t *old)
@@ -190,57 +202,67 @@ static void restore_signals(const sigset_t *old)
     sigprocmask(SIG_SETMASK, old, NULL);
 }
 
-int upload_begin(const char *root, const char *vpath, struct upload *up)
+/* mkostemp() for a directory descriptor: a new hidden file with an
+ * unguessable name.  O_EXCL: never an existing file, nor a symlink. */
+static int create_temp(int dir_fd, char tmp[NAME_MAX + 1])
 {
-    const char *base = vpath_base(vpath);
-    if (*base == '\0') {
-        errno = EISDIR;
-        return -1;
+    for (int tries = 0; tries < 100; tries++) {
+        unsigned int r;
+        if (getentropy(&r, sizeof r) < 0)
+            return -1;
+        snprintf(tmp, NAME_MAX + 1, ".stor-%08x", r);
+        int fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
     }
+    return -1;
+}
 
-    /* The directory part of vpath: "/a.txt" -> "/", "/pub/a.txt" -> "/pub". */
-    char dirv[PATH_MAX], dir[PATH_MAX];
-    size_t dlen = (size_t)(base - vpath);
-    if (dlen > 1)
-        dlen--;
-    memcpy(dirv, vpath, dlen);
-    dirv[dlen] = '\0';
-
-    struct stat st;
-    if (resolve_inside(root, dirv, dir) < 0 || stat(dir, &st) < 0)
+int upload_begin(int root_fd, const char *vpath, struct upload *up)
+{
+    const char *base;
+    up->fd = -1;
+    up->dir_fd = root_open_parent(root_fd, vpath, &base);
+    if (up->dir_fd < 0)
         return -1;
-    if (!S_ISDIR(st.st_mode)) {
-        errno = ENOTDIR;
-        return -1;
-    }
-    if (snprintf(up->final, sizeof up->final, "%s/%s", dir, base) >= (int)sizeof up->final ||
-        snprintf(up->tmp, sizeof up->tmp, "%s/.stor-XXXXXX", dir) >= (int)sizeof up->tmp) {
+    if (strlen(base) > NAME_MAX) {
         errno = ENAMETOOLONG;
-        return -1;
+        goto fail;
     }
+    strcpy(up->final, base);
     /* Only regular files are replaced: not a directory, not a symlink that
-     * the server's owner put there. */
-    if (lstat(up->final, &st) == 0 && !S_ISREG(st.st_mode)) {
+     * the server's owner put there.  (renameat() replaces a symlink itself,
+     * never what it points to, so a swap after this check leads nowhere.) */
+    struct stat st;
+    if (fstatat(up->dir_fd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
         errno = EEXIST;
-        return -1;
+        goto fail;
     }
 
-    /* In the same directory as the final name, so that rename() is atomic
+    /* In the same directory as the final name, so that renameat() is atomic
      * (same file system), and hidden, so nobody lists or fetches it. */
     sigset_t old;
     block_stop_signals(&old);
-    up->fd = mkostemp(up->tmp, O_CLOEXEC);
+    up->fd = create_temp(up->dir_fd, up->tmp);
     if (up->fd >= 0) {
         memcpy(pending_tmp, up->tmp, sizeof pending_tmp);
+        pending_dir_fd = up->dir_fd;
         pending = 1;
     }
     restore_signals(&old);
-    return up->fd < 0 ? -1 : 0;
+    if (up->fd >= 0)
+        return 0;
+fail:;
+    int saved = errno;
+    close(up->dir_fd);
+    up->dir_fd = -1;
+    errno = saved;
+    return -1;
 }
 
 int upload_commit(struct upload *up)
 {
-    /* mkstemp made the file 0600, private while incomplete.  fsync before
+    /* The file was created 0600, private while incomplete.  fsync before
      * rename: otherwise a crash could leave the new name on a file whose
      * data never reached the disk.  close() can report a late write error. */
     int ok = fchmod(up->fd, 0644) == 0 && fsync(up->fd) == 0;
@@ -250,7 +272,7 @@ int upload_commit(struct upload *up)
     if (ok) {
         sigset_t old;
         block_stop_signals(&old);
-        ok = rename(up->tmp, up->final) == 0; /* the one atomic step */
+        ok = renameat(up->dir_fd, up->tmp, up->dir_fd, up->final) == 0; /* the one atomic step */
         if (ok)
             pending = 0;
         restore_signals(&old);
@@ -261,6 +283,8 @@ int upload_commit(struct upload *up)
         errno = saved;
         return -1;
     }
+    close(up->dir_fd);
+    up->dir_fd = -1;
     return 0;
 }
 
@@ -271,13 +295,15 @@ void upload_abort(struct upload *up)
     up->fd = -1;
     sigset_t old;
     block_stop_signals(&old);
-    unlink(up->tmp);
+    unlinkat(up->dir_fd, up->tmp, 0);
     pending = 0;
     restore_signals(&old);
+    close(up->dir_fd);
+    up->dir_fd = -1;
 }
 
 void upload_discard_in_signal(void)
 {
     if (pending)
-        unlink(pending_tmp); /* unlink() is async-signal-safe */
+        unlinkat(pending_dir_fd, pending_tmp, 0); /* async-signal-safe, like unlink() */
 }

@@ -211,7 +211,7 @@ struct session {
     int ctrl; /* control connection */
     struct line_reader in;
     const struct config *cfg;
-    const char *root;   /* the real path of the root */
+    int root_fd;        /* the root, for open_beneath() */
     char cwd[PATH_MAX]; /* virtual: "/" or "/a/b" */
     int user_given, logged_in;
     int pasv_fd;             /* passive listening socket, or -1 */
@@ -286,7 +286,7 @@ static void serve_session(int ctrl, const struct config *cfg)
 {
     struct session s = { .ctrl = ctrl,
                          .cfg = cfg,
-                         .root = cfg->opt.docroot_real,
+                         .root_fd = cfg->opt.docroot_fd,
                          .cwd = "/",
                          .pasv_fd = -1,
                          .verb = "-" };
@@ -311,7 +311,8 @@ static void serve_session(int ctrl, const struct config *cfg)
              * rest of the line is still unread, and closing over unread
              * bytes sends a reset that can destroy our 500 in flight. */
             reply(&s, 500, "Line too long.");
-            lingering_close(ctrl, 1000);
+            lingering_close(ctrl, 1000); /* it closes ctrl: not again below */
+            ctrl = -1;
             break;
         }
         if (n == LINE_ERROR && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -325,7 +326,8 @@ static void serve_session(int ctrl, const struct config *cfg)
     }
     if (s.pasv_fd >= 0)
         close(s.pasv_fd);
-    close(ctrl);
+    if (ctrl >= 0)
+        close(ctrl);
 }
 
 /* ---- login and small talk ----------------------------------------------- */
@@ -411,7 +413,7 @@ static int cmd_pwd(struct session *s, const char *arg, size_t arg_len)
 static int cmd_cwd(struct session *s, const char *arg, size_t arg_len)
 {
     char v[PATH_MAX];
-    if (vpath_join(s->cwd, arg, arg_len, v, sizeof v) < 0 || !root_is_dir(s->root, v))
+    if (vpath_join(s->cwd, arg, arg_len, v, sizeof v) < 0 || !root_is_dir(s->root_fd, v))
         return reply(s, 550, "No such directory.");
     strcpy(s->cwd, v);
     return reply(s, 250, "Directory changed to %s.", v);
@@ -560,7 +562,7 @@ static int send_listing(struct session *s, const char *arg, size_t arg_len, int 
     /* The listing is made before the data connection is opened, so that a
      * missing directory gets a plain 550. */
     size_t len;
-    char *text = root_listing(s->root, v, names_only, &len);
+    char *text = root_listing(s->root_fd, v, names_only, &len);
     if (text == NULL)
         return reply(s, 550, "No such file or directory.");
     int data = open_data(s, "the listing");
@@ -592,7 +594,7 @@ static int open_named(struct session *s, const char *arg, size_t arg_len, struct
     char v[PATH_MAX];
     if (vpath_join(s->cwd, arg, arg_len, v, sizeof v) < 0)
         return -1;
-    return root_open_file(s->root, v, st);
+    return root_open_file(s->root_fd, v, st);
 }
 
 static int cmd_size(struct session *s, const char *arg, size_t arg_len)
@@ -683,7 +685,7 @@ static int cmd_stor(struct session *s, const char *arg, size_t arg_len)
     struct upload up;
     if (vpath_join(s->cwd, arg, arg_len, v, sizeof v) < 0 || strcmp(v, "/") == 0)
         return reply(s, 553, "File name not allowed.");
-    if (upload_begin(s->root, v, &up) < 0)
+    if (upload_begin(s->root_fd, v, &up) < 0)
         return reply(s, 553, "Cannot store that file.");
     int data = open_data(s, "the upload");
     if (data < 0) {

@@ -11,12 +11,14 @@
 #include "path.h"
 #include "response.h"
 
-static const char *docroot;
+static int docroot_fd;
 static struct cached_file *table[FILECACHE_SLOTS];
+static size_t entries;          /* non-NULL slots of table[] */
+static long long next_sweep_ms; /* when filecache_expire() looks again */
 
-void filecache_init(const char *docroot_real)
+void filecache_init(int root_fd)
 {
-    docroot = docroot_real;
+    docroot_fd = root_fd;
 }
 
 static size_t hash(const char *s, size_t n)
@@ -58,7 +60,7 @@ static int load_body(struct cached_file *f, int fd)
 /* The 200 heads, built once by common/response.c; only Date changes later. */
 static int make_heads(struct cached_file *f)
 {
-    struct file_version v = { f->size, f->mtime, f->ino };
+    struct file_version v = { f->size, f->mtime, f->ctime, f->ino };
     struct file_answer whole = { 200, 0, f->size };
     char validators[256];
     if (http_validator_lines(validators, sizeof validators, &v, &whole) == 0)
@@ -90,8 +92,10 @@ static struct cached_file *make_entry(const char *key, size_t key_len, struct re
     f->dev = st->st_dev;
     f->ino = st->st_ino;
     f->mtime = st->st_mtim;
+    f->ctime = st->st_ctim;
     f->mime = r->mime;
     f->checked_ms = now_ms;
+    f->used_ms = now_ms;
     memcpy(f->key, key, key_len);
     f->key_len = key_len;
     if (f->size <= FILECACHE_SMALL) {
@@ -109,10 +113,25 @@ static struct cached_file *make_entry(const char *key, size_t key_len, struct re
     return f;
 }
 
+static int same_time(struct timespec a, struct timespec b)
+{
+    return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+/* mtime alone can be put back (touch -r, cp -p, rsync -t) after rewriting
+ * a file in place at the same size; ctime cannot: every change of content
+ * or metadata sets it to now, and no system call sets it to anything else. */
 static int same_file(const struct cached_file *f, const struct stat *st)
 {
     return f->dev == st->st_dev && f->ino == st->st_ino && f->size == st->st_size &&
-           f->mtime.tv_sec == st->st_mtim.tv_sec && f->mtime.tv_nsec == st->st_mtim.tv_nsec;
+           same_time(f->mtime, st->st_mtim) && same_time(f->ctime, st->st_ctim);
+}
+
+static void drop_slot(struct cached_file **slot)
+{
+    filecache_put(*slot);
+    *slot = NULL;
+    entries--;
 }
 
 struct cached_file *filecache_get(const char *target, size_t target_len, long long now_ms)
@@ -128,39 +147,33 @@ struct cached_file *filecache_get(const char *target, size_t target_len, long lo
     int hit = f != NULL && f->key_len == key_len && memcmp(f->key, target, key_len) == 0;
     if (hit && now_ms - f->checked_ms < FILECACHE_RECHECK_MS) {
         f->refs++; /* the fast path: no system call at all */
+        f->used_ms = now_ms;
         return f;
     }
 
-    /* A miss, or an entry due for its check: resolve the path again, with
-     * every safety check of the first time. */
+    /* A miss, or an entry due for its check: open the path again, with every
+     * safety check of the first time (beneath the docroot, in one step), and
+     * compare what was opened with what is cached. */
     struct resolved_file r;
-    resolve_file(docroot, target, key_len, &r);
-    struct stat st;
-    if (r.status == 200 && fstat(r.fd, &st) < 0) {
-        close(r.fd);
-        r.fd = -1;
-        r.status = 500;
-    }
-    if (hit && r.status == 200 && same_file(f, &st)) {
+    resolve_file(docroot_fd, target, key_len, &r);
+    if (hit && r.status == 200 && same_file(f, &r.st)) {
         close(r.fd);
         f->checked_ms = now_ms;
+        f->used_ms = now_ms;
         f->refs++;
         return f;
     }
-    if (hit) { /* changed, gone or now refused: forget it */
-        *slot = NULL;
-        filecache_put(f);
-    }
-    if (r.status != 200) {
-        if (r.fd >= 0)
-            close(r.fd);
-        return NULL;
-    }
-    struct cached_file *fresh = make_entry(target, key_len, &r, &st, now_ms);
+    if (hit) /* changed, gone or now refused: forget it */
+        drop_slot(slot);
+    if (r.status != 200)
+        return NULL; /* resolve_file() opened nothing */
+    struct cached_file *fresh = make_entry(target, key_len, &r, &r.st, now_ms);
     if (fresh == NULL)
         return NULL;
     if (*slot != NULL) /* another path in the same slot: evict it */
-        filecache_put(*slot);
+        drop_slot(slot);
+    if (entries++ == 0)
+        next_sweep_ms = now_ms + FILECACHE_RECHECK_MS;
     *slot = fresh;
     fresh->refs++;
     return fresh;
@@ -185,11 +198,26 @@ const char *http_date_cached(time_t now_sec)
     return date;
 }
 
+int filecache_timeout_ms(long long now_ms)
+{
+    if (entries == 0)
+        return -1;
+    return next_sweep_ms > now_ms ? (int)(next_sweep_ms - now_ms) : 0;
+}
+
+void filecache_expire(long long now_ms)
+{
+    if (entries == 0 || now_ms < next_sweep_ms)
+        return;
+    for (size_t i = 0; i < FILECACHE_SLOTS; i++)
+        if (table[i] != NULL && now_ms - table[i]->used_ms >= FILECACHE_RECHECK_MS)
+            drop_slot(&table[i]);
+    next_sweep_ms = now_ms + FILECACHE_RECHECK_MS;
+}
+
 void filecache_clear(void)
 {
     for (size_t i = 0; i < FILECACHE_SLOTS; i++)
-        if (table[i] != NULL) {
-            filecache_put(table[i]);
-            table[i] = NULL;
-        }
+        if (table[i] != NULL)
+            drop_slot(&table[i]);
 }

@@ -12,9 +12,16 @@
  * that many descriptors and FILECACHE_SLOTS * FILECACHE_SMALL bytes of content.
  *
  * Never more than a second stale: an entry older than FILECACHE_RECHECK_MS
- * is checked again the way the first request was (the full path resolution
- * of common/path.c, symlinks and docroot included), and dropped if the file
- * it names is no longer the same one (device, inode, size, mtime).
+ * is checked again the way the first request was (resolve_file() of
+ * common/path.c: opened beneath the docroot in one step), and dropped if the
+ * file it names is no longer the same one (device, inode, size, mtime and
+ * ctime: mtime can be put back after an in-place rewrite, ctime cannot).
+ *
+ * Never holding a file nobody asks for: an entry unused for about
+ * FILECACHE_RECHECK_MS is dropped by filecache_expire(), which the event
+ * loop calls when filecache_timeout_ms() says so.  Otherwise a deleted file
+ * would stay open (its disk space never freed) until its path, or one
+ * sharing its slot, was requested again.
  *
  * Entries are reference-counted: a connection still sending an entry's body
  * keeps it (and its descriptor) alive after the table has dropped it.
@@ -41,8 +48,10 @@ struct cached_file {
     dev_t dev;  /* what the file was when cached: */
     ino_t ino;
     struct timespec mtime;
+    struct timespec ctime;
     const char *mime;
     long long checked_ms; /* when it was last found unchanged */
+    long long used_ms;    /* when it was last served */
     size_t head_len[2];   /* [keep_alive]: a complete 200 head, validators included */
     size_t date_at[2];    /* where its Date value starts */
     char head[2][FILECACHE_HEAD_MAX];
@@ -50,8 +59,8 @@ struct cached_file {
     char key[FILECACHE_KEY_MAX];
 };
 
-/* The docroot all lookups resolve in (a realpath). */
-void filecache_init(const char *docroot_real);
+/* The docroot all lookups resolve beneath (options.h's docroot_fd). */
+void filecache_init(int docroot_fd);
 
 /* The entry for a GET/HEAD of target, with a reference for the caller;
  * NULL when the answer is not a plain 200 (a 301, 403, 404 ...) or cannot
@@ -68,6 +77,14 @@ size_t filecache_head(const struct cached_file *f, int keep_alive, const char *d
 /* The Date header value, formatted again only when the second changes:
  * strftime() per request is measurable at 100 000 requests/s. */
 const char *http_date_cached(time_t now_sec);
+
+/* Milliseconds until filecache_expire() has work to do; -1 when the cache
+ * is empty.  The event loop waits no longer than this. */
+int filecache_timeout_ms(long long now_ms);
+
+/* Drop the entries not served for FILECACHE_RECHECK_MS (looks at the table
+ * at most once per FILECACHE_RECHECK_MS). */
+void filecache_expire(long long now_ms);
 
 /* Close everything (at exit). */
 void filecache_clear(void);

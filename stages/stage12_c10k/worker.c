@@ -303,7 +303,7 @@ static void start_reply(struct conn *c, size_t head_len)
         rep->head_len = filecache_head(f, keep_alive, http_date_cached(now_sec), rep->head);
         rep->file_remaining = req->method == HTTP_GET ? f->size : 0;
         if (http_is_conditional(req)) { /* 304, a range, ...: common/ decides and writes */
-            struct file_version v = { f->size, f->mtime, f->ino };
+            struct file_version v = { f->size, f->mtime, f->ctime, f->ino };
             http_reply_file(rep, req, &v, f->mime, keep_alive);
         }
         if (rep->file_remaining > 0) {
@@ -624,13 +624,21 @@ static void begin_drain(void)
     }
 }
 
+/* The sooner of two epoll timeouts, where -1 means "none". */
+static int earliest_timeout(int a, int b)
+{
+    if (a < 0)
+        return b;
+    return b >= 0 && b < a ? b : a;
+}
+
 int worker_run(const struct worker_config *config)
 {
     cfg = config;
     listen_fd = cfg->listen_fd;
     clock_update();
     wheel_init(&wheel, now_ms);
-    filecache_init(cfg->opt->docroot_real);
+    filecache_init(cfg->opt->docroot_fd);
     reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
     ep = epoll_create1(EPOLL_CLOEXEC);
@@ -654,7 +662,7 @@ int worker_run(const struct worker_config *config)
 
     struct epoll_event events[MAX_EVENTS];
     while (!draining || nconns > 0) {
-        int timeout = wheel_next_ms(&wheel, now_ms);
+        int timeout = earliest_timeout(wheel_next_ms(&wheel, now_ms), filecache_timeout_ms(now_ms));
         if (draining) {
             long long left = drain_deadline - now_ms;
             if (left <= 0)
@@ -677,6 +685,7 @@ int worker_run(const struct worker_config *config)
         if (stop_requested && !draining)
             begin_drain(); /* after the batch: it closes connections */
         wheel_expire(&wheel, now_ms, on_timeout);
+        filecache_expire(now_ms);
     }
     while (all_conns != NULL)
         conn_close(all_conns);

@@ -1,7 +1,8 @@
 /* fuzz_path.c — libFuzzer harness for the path resolver (common/path.c).
  *
  * The property: whatever the request target, resolve_file() either refuses
- * it or opens a regular file that really lies inside the docroot.  "Really"
+ * it or opens a regular file that really lies inside the docroot, and a
+ * 301 never sends the browser to another host ("//host/" is a network path).  "Really"
  * is judged by the kernel, not by the resolver's own string logic: the path
  * of the opened descriptor is read back from /proc/self/fd.
  *
@@ -41,6 +42,7 @@
 
 static char base[PATH_MAX];
 static char docroot_real[PATH_MAX];
+static int docroot_fd; /* open_docroot(docroot_real) */
 static struct stat secrets[2];
 static int fd_probe; /* the lowest free descriptor after setup: a leak moves it */
 
@@ -136,6 +138,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     snprintf(p, sizeof p, "%s/root", base);
     if (realpath(p, docroot_real) == NULL)
         die("realpath");
+    docroot_fd = open_docroot(docroot_real);
+    if (docroot_fd < 0)
+        die("open_docroot");
     snprintf(p, sizeof p, "%s/outside/secret.txt", base);
     if (stat(p, &secrets[0]) < 0)
         die(p);
@@ -220,7 +225,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_decode(target, size);
 
     struct resolved_file f;
-    resolve_file(docroot_real, target, size, &f);
+    resolve_file(docroot_fd, target, size, &f);
     switch (f.status) {
     case 200:
         check_opened(&f, target, size);
@@ -231,6 +236,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (f.location[0] != '/' || strnlen(f.location, sizeof f.location) == sizeof f.location ||
             f.location[strlen(f.location) - 1] != '/')
             fail("301 to something not an absolute slashed path", target, size);
+        if (f.location[1] == '/' || f.location[1] == '\\')
+            fail("301 to a network path (another host)", target, size);
         break;
     case 400:
     case 403:

@@ -103,12 +103,12 @@ static void test_etags(struct guarded *g)
            "%s list '%s' %s", cases[i].strong ? "strong" : "weak", cases[i].list,
            cases[i].match ? "matches" : "does not match");
     }
-    struct file_version a = { 10, { 1000, 5 }, 7 }, b = a;
+    struct file_version a = { 10, { 1000, 5 }, { 1000, 5 }, 7 }, b = a;
     char ea[HTTP_ETAG_MAX], eb[HTTP_ETAG_MAX];
     http_etag(&a, ea);
-    b.mtime.tv_nsec = 6;
+    b.ctime.tv_nsec = 6;
     http_etag(&b, eb);
-    ok(strcmp(ea, eb) != 0, "ETag changes with the mtime's nanoseconds (%s, %s)", ea, eb);
+    ok(strcmp(ea, eb) != 0, "ETag changes with the ctime's nanoseconds (%s, %s)", ea, eb);
     b = a;
     b.ino = 8;
     http_etag(&b, eb);
@@ -124,7 +124,8 @@ struct decide_case {
     long long offset, length;
 };
 
-/* The file: 1000 bytes, modified at 784111777 (the date above), inode 7. */
+/* The file: 1000 bytes, modified (mtime and ctime) at 784111777, the date
+ * above; inode 7. */
 #define ETAG "\"7-3e8-" MTIME_NS "\""
 #define MTIME_NS "ae1b981bc490a00"
 #define LM "Sun, 06 Nov 1994 08:49:37 GMT"
@@ -165,7 +166,7 @@ static const struct decide_case decisions[] = {
 
 static void test_decisions(struct guarded *g)
 {
-    struct file_version v = { 1000, { 784111777, 0 }, 7 };
+    struct file_version v = { 1000, { 784111777, 0 }, { 784111777, 0 }, 7 };
     char etag[HTTP_ETAG_MAX];
     http_etag(&v, etag);
     ok(strcmp(etag, ETAG) == 0, "the ETag of the test file is %s", etag);

@@ -20,6 +20,7 @@
 #include "tap.h"
 
 static char base[PATH_MAX], docroot[PATH_MAX];
+static int docroot_fd; /* open_docroot(docroot): what resolve_file() works beneath */
 static struct guarded g;
 
 __attribute__((noreturn)) static void die(const char *what)
@@ -100,6 +101,8 @@ static void build_docroot(void)
     make_link("../../outside/secret.txt", "root/sub/link_back");
     make_dir("root/idx_out");
     make_link("../../outside/secret.txt", "root/idx_out/index.html");
+    make_dir("root/idx_up");
+    make_link("../a.txt", "root/idx_up/index.html");
     char p[PATH_MAX];
     in_base(p, "root/fifo");
     if (mkfifo(p, 0644) < 0)
@@ -107,6 +110,9 @@ static void build_docroot(void)
     in_base(p, "root");
     if (realpath(p, docroot) == NULL)
         die("realpath");
+    docroot_fd = open_docroot(docroot);
+    if (docroot_fd < 0)
+        die("open_docroot");
 }
 
 static int remove_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
@@ -169,6 +175,11 @@ static const struct path_case cases[] = {
     { "/noindex/", 0, 404, NULL, NULL },
     { "/noindex", 0, 301, "/noindex/", NULL },
     { "/noindex/c.txt", 0, 200, "c\n", TEXT },
+    /* never a Location a browser reads as "//host/": another site */
+    { "//sub", 0, 301, "/sub/", NULL },
+    { "///sub?x", 0, 301, "/sub/", NULL },
+    { "//sub//", 0, 200, "sub home\n", HTML },
+    { "/%2Fsub", 0, 301, "/%2Fsub/", NULL },
     /* not there */
     { "/missing.html", 0, 404, NULL, NULL },
     { "/missing/", 0, 404, NULL, NULL },
@@ -209,13 +220,16 @@ static const struct path_case cases[] = {
     { "/link_out_dir/", 0, 403, NULL, NULL },
     { "/link_out_dir", 0, 403, NULL, NULL },
     { "/link_up/outside/secret.txt", 0, 403, NULL, NULL },
-    { "/link_up/root/a.txt", 0, 200, "file a\n", TEXT }, /* out and back in: inside */
+    /* out and back in: the walk left the docroot on the way, so refused */
+    { "/link_up/root/a.txt", 0, 403, NULL, NULL },
     { "/link_abs/passwd", 0, 403, NULL, NULL },
     { "/link_abs/", 0, 403, NULL, NULL },
     { "/link_sibling/secret.txt", 0, 403, NULL, NULL },
     { "/link_loop", 0, 403, NULL, NULL },
     { "/sub/link_back", 0, 403, NULL, NULL },
     { "/idx_out/", 0, 403, NULL, NULL },
+    /* index.html is opened beneath its own directory: not even up, inside */
+    { "/idx_up/", 0, 403, NULL, NULL },
     /* not a regular file */
     { "/fifo", 0, 403, NULL, NULL },
 };
@@ -237,7 +251,7 @@ static int check_case(const struct path_case *c)
     size_t len = c->len ? c->len : strlen(c->target);
     struct resolved_file f;
     memset(&f, 0x5a, sizeof f); /* garbage in: resolve_file must set everything */
-    resolve_file(docroot, guarded_copy(&g, c->target, len), len, &f);
+    resolve_file(docroot_fd, guarded_copy(&g, c->target, len), len, &f);
     if (f.status != c->status) {
         diag("status %d, expected %d", f.status, c->status);
         if (f.status == 200)
@@ -318,7 +332,9 @@ static void test_special_bytes(void)
     c = (struct path_case){ name, 0, 414, NULL, NULL };
     ok(check_case(&c), "a name over NAME_MAX -> 414");
 
-    /* A 301 whose location would not fit the fixed buffer. */
+    /* A 301 whose location would not fit the fixed buffer.  Leading slashes
+     * collapse into one, so the length is in the middle: "/d…d////…////d…d"
+     * names the directory d…d/d…d. */
     char dir[PATH_MAX];
     in_base(dir, "root/");
     size_t used = strlen(dir);
@@ -326,11 +342,17 @@ static void test_special_bytes(void)
     dir[used + 200] = '\0';
     if (mkdir(dir, 0755) < 0)
         die(dir);
+    dir[used + 200] = '/';
+    memset(dir + used + 201, 'd', 200);
+    dir[used + 401] = '\0';
+    if (mkdir(dir, 0755) < 0)
+        die(dir);
     static char deep[2048];
-    /* "/ddd…d" preceded by enough "/" to pass the 1024-byte location. */
-    memset(deep, '/', 1000);
-    memset(deep + 1000, 'd', 200);
-    c = (struct path_case){ deep, 1200, 414, NULL, NULL };
+    deep[0] = '/';
+    memset(deep + 1, 'd', 200);
+    memset(deep + 201, '/', 700);
+    memset(deep + 901, 'd', 200);
+    c = (struct path_case){ deep, 1101, 414, NULL, NULL };
     ok(check_case(&c), "a 301 whose Location would not fit -> 414");
 }
 

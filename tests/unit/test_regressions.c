@@ -17,6 +17,7 @@
 #include "tap.h"
 
 static char base[PATH_MAX], docroot[PATH_MAX];
+static int docroot_fd;
 
 __attribute__((noreturn)) static void die(const char *what)
 {
@@ -41,7 +42,7 @@ static void build_docroot(void)
     int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0 || write(fd, "sub\n", 4) != 4 || close(fd) < 0)
         die(p);
-    if (realpath(base, docroot) == NULL)
+    if (realpath(base, docroot) == NULL || (docroot_fd = open_docroot(docroot)) < 0)
         die("realpath");
 }
 
@@ -121,7 +122,7 @@ static int run_case(const struct regression *c)
     const char *in = guarded_copy(&g, c->input, c->len);
     if (c->kind == PATH) {
         struct resolved_file f;
-        resolve_file(docroot, in, c->len, &f);
+        resolve_file(docroot_fd, in, c->len, &f);
         if (f.fd >= 0)
             close(f.fd);
         if (f.status != c->status) {
