@@ -242,6 +242,8 @@ static int do_get(struct ftp *f, const char *name)
     int data = start_transfer(f, "RETR", name, (long long)st.st_size);
     if (data < 0) {
         close(fd);
+        if (st.st_size == 0)
+            unlink(part);
         return -1;
     }
     int ok = copy_all(data, fd) == 0;
@@ -251,6 +253,8 @@ static int do_get(struct ftp *f, const char *name)
     /* Only a 226 says the close of the data connection was the real end;
      * otherwise the .part stays for the next get to resume. */
     ok = read_reply(f) == 226 && ok && rename(part, local) == 0;
+    if (!ok && stat(part, &st) == 0 && st.st_size == 0)
+        unlink(part); /* nothing arrived: nothing to resume */
     return ok ? 0 : -1;
 }
 
