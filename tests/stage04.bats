@@ -48,6 +48,7 @@ teardown() { stop_server; }
 @test "If-Range" { check_if_range; }
 @test "curl -C - resumes an interrupted 50 MB download byte-exact" { check_curl_resume_big; }
 @test "wget -c continues a partial download" { check_wget_continue; }
+@test "headless Chromium revalidates a page on its second load (304)" { check_chromium_revalidates; }
 
 # partial
 @test "request one byte at a time" { check_one_byte_at_a_time; }

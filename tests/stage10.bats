@@ -47,6 +47,7 @@ teardown() { stop_server_and_check_log; }
 @test "ranges: If-Range" { check_if_range; }
 @test "ranges: curl -C - resumes an interrupted 50 MB download byte-exact" { check_curl_resume_big; }
 @test "ranges: wget -c continues a partial download" { check_wget_continue; }
+@test "validators: headless Chromium revalidates a page on its second load (304)" { check_chromium_revalidates; }
 @test "validators: 304, 416, 206, 200 pipelined, each framed exactly" { check_validators_keepalive_framing; }
 
 # partial

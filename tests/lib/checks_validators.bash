@@ -200,3 +200,36 @@ check_wget_continue() {
     grep -q 'HTTP/1.1 206' "$dir/wget.err" || fail "wget -c was not answered 206:" "$(cat "$dir/wget.err")" || return 1
     [[ $(sha256sum < "$dir/big.bin" | cut -d' ' -f1) == "$(big_sha256)" ]] || fail "wget -c: the joined file differs from big.bin"
 }
+
+# A real browser revalidates: headless Chromium loads a page (and its
+# stylesheet) twice with one profile; the second time it sends the
+# validators from its disk cache and the server's -v log shows 304s.  The
+# files are brand new, so the browser's heuristic freshness (a tenth of the
+# time since Last-Modified) is over long before the second load starts.
+check_chromium_revalidates() {
+    local browser
+    browser=$(command -v chromium || command -v chromium-browser) ||
+        skip "chromium is not installed (apt-get install chromium)"
+    stop_server
+    local page=$DOCROOT/browser-$BATS_TEST_NUMBER
+    mkdir -p "$page"
+    printf '<!DOCTYPE html>\n<html><head><link rel="stylesheet" href="s.css"></head><body><p>twice</p></body></html>\n' > "$page/index.html"
+    printf 'p { color: green }\n' > "$page/s.css"
+    chmod -R a+rX "$page"
+    start_server -v
+    local i profile=$BATS_TEST_TMPDIR/chromium-profile
+    for i in 1 2; do
+        # --no-sandbox: its sandbox refuses to run as root, which CI is.
+        HOME=$BATS_TEST_TMPDIR timeout 30 "$browser" --headless=new --no-sandbox --disable-gpu \
+            --user-data-dir="$profile" --dump-dom "http://127.0.0.1:$PORT/browser-$BATS_TEST_NUMBER/" \
+            </dev/null >"$BATS_TEST_TMPDIR/dom.$i" 2>"$BATS_TEST_TMPDIR/chromium.$i.err" 3>&- ||
+            fail "chromium failed (load $i): $(tail -5 "$BATS_TEST_TMPDIR/chromium.$i.err")" || return 1
+        grep -q twice "$BATS_TEST_TMPDIR/dom.$i" || fail "load $i did not render the page" || return 1
+        sleep 1
+    done
+    local path="/browser-$BATS_TEST_NUMBER/"
+    grep -q "^GET $path 200 " "$SERVER_LOG" && grep -q "^GET ${path}s.css 200 " "$SERVER_LOG" ||
+        fail "the first load did not fetch both files:" "$(grep "$path" "$SERVER_LOG")" || return 1
+    wait_until 2 eval 'grep -q "^GET $path 304 " "$SERVER_LOG" && grep -q "^GET ${path}s.css 304 " "$SERVER_LOG"' ||
+        fail "the second load did not revalidate to 304s:" "$(grep "$path" "$SERVER_LOG")"
+}
