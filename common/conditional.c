@@ -60,8 +60,7 @@ int http_parse_date(const char *v, size_t n, time_t *out)
 
 /* One entity-tag at *p: [W/]"chars".  Sets its quoted part and weakness;
  * -1 when the list is not made of entity-tags. */
-static int next_etag(const char **p, const char *end, const char **tag, size_t *tag_len,
-                     int *weak)
+static int next_etag(const char **p, const char *end, const char **tag, size_t *tag_len, int *weak)
 {
     const char *s = *p;
     *weak = 0;

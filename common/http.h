@@ -51,8 +51,8 @@ struct http_request {
     size_t host_len;
     struct http_field if_none_match, if_modified_since, if_match, if_unmodified_since;
     struct http_field range, if_range; /* conditional.h decides what they mean */
-    int status;       /* the error status after HTTP_ERROR */
-    size_t scan_from; /* private: where the search for the blank line resumes */
+    int status;                        /* the error status after HTTP_ERROR */
+    size_t scan_from;                  /* private: where the search for the blank line resumes */
 };
 
 /* Prepare for a new request (also after each complete one). */

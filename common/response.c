@@ -154,9 +154,9 @@ void http_reply_file(struct http_reply *rep, const struct http_request *req,
     /* A 304 describes the 200 the client already has: no body, so neither
      * Content-Type nor Content-Length (RFC 9110 15.4.5; nginx does the same). */
     int not_modified = a.status == 304;
-    rep->head_len = http_format_head(rep->head, sizeof rep->head, a.status,
-                                     not_modified ? NULL : mime, not_modified ? -1 : a.length,
-                                     keep_alive, extra);
+    rep->head_len =
+        http_format_head(rep->head, sizeof rep->head, a.status, not_modified ? NULL : mime,
+                         not_modified ? -1 : a.length, keep_alive, extra);
     rep->body_len = a.length;
     rep->file_offset = a.offset;
     rep->file_remaining = head_only ? 0 : a.length;

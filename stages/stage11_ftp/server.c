@@ -385,7 +385,8 @@ static int cmd_syst(struct session *s, const char *arg, size_t arg_len)
  * body, "211 " closes it (RFC 959 4.2, RFC 2389). */
 static int cmd_feat(struct session *s, const char *arg, size_t arg_len)
 {
-    static const char feat[] = "211-Features:\r\n EPSV\r\n PASV\r\n SIZE\r\n MDTM\r\n REST STREAM\r\n UTF8\r\n";
+    static const char feat[] =
+        "211-Features:\r\n EPSV\r\n PASV\r\n SIZE\r\n MDTM\r\n REST STREAM\r\n UTF8\r\n";
     if (write_all(s->ctrl, feat, sizeof feat - 1) < 0)
         return -1;
     return reply(s, 211, "End");
@@ -797,7 +798,8 @@ static int cmd_mkd(struct session *s, const char *arg, size_t arg_len)
     int ok = dir >= 0 && mkdirat(dir, name, 0755) == 0;
     if (dir >= 0)
         close(dir);
-    return ok ? reply_quoted(s, 257, v, "created.") : reply(s, 550, "Cannot create that directory.");
+    return ok ? reply_quoted(s, 257, v, "created.")
+              : reply(s, 550, "Cannot create that directory.");
 }
 
 /* RMD and DELE: unlinkat() with or without AT_REMOVEDIR.  It removes a name,

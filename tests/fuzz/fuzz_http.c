@@ -71,10 +71,10 @@ static void check_conditional(const struct http_request *req, const char *head, 
             fail("a validator header points outside the head", data, size);
     struct file_version v = { 1000, { 784111777, 0 }, { 784111777, 0 }, 7 };
     struct file_answer a = http_decide(req, &v, 784111777 + 60);
-    int good = (a.status == 200 && a.offset == 0 && a.length == v.size) ||
-               (a.status == 206 && a.offset >= 0 && a.length >= 1 &&
-                a.offset + a.length <= v.size) ||
-               ((a.status == 304 || a.status == 412 || a.status == 416) && a.length == 0);
+    int good =
+        (a.status == 200 && a.offset == 0 && a.length == v.size) ||
+        (a.status == 206 && a.offset >= 0 && a.length >= 1 && a.offset + a.length <= v.size) ||
+        ((a.status == 304 || a.status == 412 || a.status == 416) && a.length == 0);
     if (!good)
         fail("http_decide answered outside its contract", data, size);
 }

@@ -22,7 +22,7 @@ static const struct range_case ranges[] = {
     { "bytes=500-999", 1000, RANGE_SATISFIABLE, 500, 500 },
     { "bytes=500-", 1000, RANGE_SATISFIABLE, 500, 500 },
     { "bytes=-200", 1000, RANGE_SATISFIABLE, 800, 200 },
-    { "bytes=-5000", 1000, RANGE_SATISFIABLE, 0, 1000 },    /* longer suffix: the whole file */
+    { "bytes=-5000", 1000, RANGE_SATISFIABLE, 0, 1000 },     /* longer suffix: the whole file */
     { "bytes=900-5000", 1000, RANGE_SATISFIABLE, 900, 100 }, /* last clipped to the end */
     { "bytes=999-999", 1000, RANGE_SATISFIABLE, 999, 1 },
     { "bytes=0-0", 1, RANGE_SATISFIABLE, 0, 1 },
@@ -34,7 +34,7 @@ static const struct range_case ranges[] = {
     { "bytes=-0", 1000, RANGE_UNSATISFIABLE, 0, 0 },
     { "bytes=0-", 0, RANGE_UNSATISFIABLE, 0, 0 }, /* an empty file has no byte 0 */
     { "bytes=-1", 0, RANGE_UNSATISFIABLE, 0, 0 },
-    { "bytes=5-3", 1000, RANGE_IGNORED, 0, 0 }, /* invalid: ignored, a full 200 */
+    { "bytes=5-3", 1000, RANGE_IGNORED, 0, 0 },     /* invalid: ignored, a full 200 */
     { "bytes=0-1,5-6", 1000, RANGE_IGNORED, 0, 0 }, /* several ranges */
     { "bytes=-", 1000, RANGE_IGNORED, 0, 0 },
     { "bytes=", 1000, RANGE_IGNORED, 0, 0 },
@@ -54,8 +54,8 @@ static void test_ranges(struct guarded *g)
         const char *v = guarded_copy(g, c->value, n);
         off_t offset = -1, length = -1;
         enum range_result r = http_parse_range(v, n, (off_t)c->size, &offset, &length);
-        int good = r == c->result && (r != RANGE_SATISFIABLE ||
-                                      (offset == c->offset && length == c->length));
+        int good = r == c->result &&
+                   (r != RANGE_SATISFIABLE || (offset == c->offset && length == c->length));
         if (!ok(good, "Range '%s' of %lld bytes", c->value, c->size))
             diag("got result %d offset %lld length %lld", (int)r, (long long)offset,
                  (long long)length);
@@ -91,16 +91,24 @@ static void test_etags(struct guarded *g)
         const char *list;
         int strong, match;
     } cases[] = {
-        { "\"1-2-3\"", 1, 1 },   { "\"1-2-3\"", 0, 1 },      { "W/\"1-2-3\"", 0, 1 },
-        { "W/\"1-2-3\"", 1, 0 }, { "\"x\", \"1-2-3\"", 0, 1 }, { "\"x\",W/\"y\"", 0, 0 },
-        { "*", 0, 1 },           { " * ", 1, 1 },             { "1-2-3", 0, 0 },
-        { "\"1-2-3", 0, 0 },     { "\"1-2-3\"x", 0, 0 },       { "", 0, 0 },
+        { "\"1-2-3\"", 1, 1 },
+        { "\"1-2-3\"", 0, 1 },
+        { "W/\"1-2-3\"", 0, 1 },
+        { "W/\"1-2-3\"", 1, 0 },
+        { "\"x\", \"1-2-3\"", 0, 1 },
+        { "\"x\",W/\"y\"", 0, 0 },
+        { "*", 0, 1 },
+        { " * ", 1, 1 },
+        { "1-2-3", 0, 0 },
+        { "\"1-2-3", 0, 0 },
+        { "\"1-2-3\"x", 0, 0 },
+        { "", 0, 0 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         size_t n = strlen(cases[i].list);
         const char *v = guarded_copy(g, cases[i].list, n);
-        ok(http_etag_matches(v, n, etag, cases[i].strong) == cases[i].match,
-           "%s list '%s' %s", cases[i].strong ? "strong" : "weak", cases[i].list,
+        ok(http_etag_matches(v, n, etag, cases[i].strong) == cases[i].match, "%s list '%s' %s",
+           cases[i].strong ? "strong" : "weak", cases[i].list,
            cases[i].match ? "matches" : "does not match");
     }
     struct file_version a = { 10, { 1000, 5 }, { 1000, 5 }, 7 }, b = a;
@@ -126,10 +134,10 @@ struct decide_case {
 
 /* The file: 1000 bytes, modified (mtime and ctime) at 784111777, the date
  * above; inode 7. */
-#define ETAG "\"7-3e8-" MTIME_NS "\""
+#define ETAG     "\"7-3e8-" MTIME_NS "\""
 #define MTIME_NS "ae1b981bc490a00"
-#define LM "Sun, 06 Nov 1994 08:49:37 GMT"
-#define EARLIER "Sun, 06 Nov 1994 08:49:36 GMT"
+#define LM       "Sun, 06 Nov 1994 08:49:37 GMT"
+#define EARLIER  "Sun, 06 Nov 1994 08:49:36 GMT"
 
 static const struct decide_case decisions[] = {
     { "no conditions", "", 0, 200, 0, 1000 },
@@ -145,8 +153,7 @@ static const struct decide_case decisions[] = {
     { "If-Match fails", "If-Match: \"x\"\r\n", 0, 412, 0, 0 },
     { "If-Match weak tag fails (strong comparison)", "If-Match: W/" ETAG "\r\n", 0, 412, 0, 0 },
     { "If-Match matches", "If-Match: " ETAG "\r\n", 0, 200, 0, 1000 },
-    { "If-Unmodified-Since earlier fails", "If-Unmodified-Since: " EARLIER "\r\n", 0, 412, 0,
-      0 },
+    { "If-Unmodified-Since earlier fails", "If-Unmodified-Since: " EARLIER "\r\n", 0, 412, 0, 0 },
     { "If-Match wins over If-Unmodified-Since",
       "If-Match: *\r\nIf-Unmodified-Since: " EARLIER "\r\n", 0, 200, 0, 1000 },
     { "412 before 304", "If-Match: \"x\"\r\nIf-None-Match: " ETAG "\r\n", 0, 412, 0, 0 },
@@ -156,8 +163,7 @@ static const struct decide_case decisions[] = {
     { "304 before Range", "If-None-Match: " ETAG "\r\nRange: bytes=1000-\r\n", 0, 304, 0, 0 },
     { "If-Range same ETag", "Range: bytes=10-\r\nIf-Range: " ETAG "\r\n", 0, 206, 10, 990 },
     { "If-Range other ETag: all", "Range: bytes=10-\r\nIf-Range: \"x\"\r\n", 0, 200, 0, 1000 },
-    { "If-Range weak ETag: all", "Range: bytes=10-\r\nIf-Range: W/" ETAG "\r\n", 0, 200, 0,
-      1000 },
+    { "If-Range weak ETag: all", "Range: bytes=10-\r\nIf-Range: W/" ETAG "\r\n", 0, 200, 0, 1000 },
     { "If-Range same date", "Range: bytes=10-\r\nIf-Range: " LM "\r\n", 0, 206, 10, 990 },
     { "If-Range other date: all", "Range: bytes=10-\r\nIf-Range: " EARLIER "\r\n", 0, 200, 0,
       1000 },
