@@ -19,6 +19,11 @@
  * that died cleanly (we refuse to commit when the control connection has
  * gone too).  Stage 12 is where the scale problems are taken on.
  *
+ * Resuming and changing the tree: REST n makes the next RETR start at byte
+ * n (curl -C -) and the next STOR keep the first n bytes (lftp put -c; APPE
+ * keeps them all) without giving up atomic uploads; MKD, RMD, DELE and
+ * RNFR/RNTO act on one name beneath a directory opened inside the root.
+ *
  * Reading order: main() (accept loop, fork, reaping), serve_session() (the
  * command loop), the command table, then the handlers.  Names and files:
  * shared_command.c (parsing, lexical name checks), files.c (the root).
