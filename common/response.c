@@ -149,7 +149,8 @@ void http_reply_file(struct http_reply *rep, const struct http_request *req,
         return;
     }
     char extra[256];
-    http_validator_lines(extra, sizeof extra, v, &a);
+    if (http_validator_lines(extra, sizeof extra, v, &a) == 0)
+        extra[0] = '\0'; /* cannot happen with 256 bytes; never half a line */
     reply_init(rep, a.status, keep_alive);
     /* A 304 describes the 200 the client already has: no body, so neither
      * Content-Type nor Content-Length (RFC 9110 15.4.5; nginx does the same). */
