@@ -13,12 +13,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "net.h"
+
 /* Internal step result: "something changed, look again". */
 #define KEEP_GOING (-1)
 
 static struct conn *all_conns;                 /* every open connection */
 static struct conn *linger_head, *linger_tail; /* lingering, oldest first */
-static int spare_fd = -1;                      /* see conn_accept() */
 
 static long long now_ms(void)
 {
@@ -29,31 +30,9 @@ static long long now_ms(void)
 
 /* ---- accepting --------------------------------------------------------- */
 
-/* Out of descriptors: take the oldest waiting client with the spare one and
- * hang up on it, so that the queue moves and the listener stops being
- * readable.  Returns 0 if one was shed. */
-static int shed_one(int listen_fd)
-{
-    static int warned;
-    if (!warned) {
-        fprintf(stderr, "%s: out of file descriptors: refusing connections\n",
-                program_invocation_short_name);
-        warned = 1;
-    }
-    if (spare_fd < 0)
-        return -1;
-    close(spare_fd);
-    int fd = accept(listen_fd, NULL, NULL);
-    if (fd >= 0)
-        close(fd);
-    spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    return fd >= 0 ? 0 : -1;
-}
-
 int conn_accept(int listen_fd)
 {
-    if (spare_fd < 0)
-        spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    keep_spare_descriptor();
     for (;;) {
         /* SOCK_NONBLOCK: the new socket is born nonblocking, no fcntl() needed. */
         int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -64,7 +43,7 @@ int conn_accept(int listen_fd)
         if (errno == EINTR || errno == ECONNABORTED)
             continue; /* a signal; a client that gave up in the queue */
         if (errno == EMFILE || errno == ENFILE) {
-            if (shed_one(listen_fd) == 0)
+            if (shed_waiting_client(listen_fd) == 0)
                 continue;
             return -1;
         }
@@ -135,10 +114,7 @@ void conn_close_all(void)
 {
     while (all_conns)
         conn_close(all_conns);
-    if (spare_fd >= 0) {
-        close(spare_fd);
-        spare_fd = -1;
-    }
+    release_spare_descriptor();
 }
 
 /* ---- lingering close ----------------------------------------------------- */

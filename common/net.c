@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 volatile sig_atomic_t stop_requested;
@@ -92,4 +93,53 @@ int set_nonblocking(int fd, int on)
         return -1;
     fl = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
     return fcntl(fd, F_SETFL, fl);
+}
+
+/* ---- out of descriptors -------------------------------------------------- */
+
+static int spare_fd = -1;
+
+void keep_spare_descriptor(void)
+{
+    if (spare_fd < 0)
+        spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+void release_spare_descriptor(void)
+{
+    if (spare_fd >= 0)
+        close(spare_fd);
+    spare_fd = -1;
+}
+
+/* One line per second at most, however many clients are shed. */
+static void note_shed(void)
+{
+    static time_t last_said;
+    static long unsaid;
+    time_t now = time(NULL);
+    unsaid++;
+    if (now == last_said)
+        return;
+    fprintf(stderr, "%s: out of file descriptors: shed %ld connection%s\n",
+            program_invocation_short_name, unsaid, unsaid == 1 ? "" : "s");
+    last_said = now;
+    unsaid = 0;
+}
+
+int shed_waiting_client(int listen_fd)
+{
+    keep_spare_descriptor();
+    if (spare_fd < 0)
+        return -1;
+    close(spare_fd);
+    int fd = accept(listen_fd, NULL, NULL);
+    int err = errno;
+    if (fd >= 0) {
+        close(fd);
+        note_shed();
+    }
+    spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    errno = err;
+    return fd >= 0 ? 0 : -1;
 }

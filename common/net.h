@@ -34,6 +34,24 @@ extern volatile sig_atomic_t stop_requested;
  * of killing the server) and install the SIGINT/SIGTERM handlers. */
 void install_signal_handlers(void);
 
+/* Out of descriptors.  When accept() fails with EMFILE or ENFILE, the client
+ * at the head of the queue stays there and the listener stays readable: a
+ * loop that simply tries again spins at full CPU (and a coroutine or event
+ * loop that does so never lets anything else run to free a descriptor).
+ * shed_waiting_client() closes a descriptor kept spare for this moment,
+ * accepts that client with it, hangs up on it and takes the spare back, so
+ * the queue moves and the loop can wait again.  It says so on stderr at
+ * most once a second, with the count shed meanwhile (one line per attempt
+ * would fill the disk under a flood).  Returns 0 when a client was shed;
+ * -1 when none was (errno EAGAIN: a nonblocking listener with nobody
+ * waiting, the time to wait for readability).  A blocking listener waits
+ * in it for the next client.  keep_spare_descriptor() opens the spare; call
+ * it at start, while descriptors are plentiful (shed_waiting_client() does,
+ * too late, if it was not). */
+void keep_spare_descriptor(void);
+int shed_waiting_client(int listen_fd);
+void release_spare_descriptor(void); /* at exit, for leak checkers */
+
 /* Set or clear O_NONBLOCK. Returns 0 or -1 with errno. */
 int set_nonblocking(int fd, int on);
 

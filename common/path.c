@@ -81,7 +81,9 @@ int open_beneath(int root_fd, const char *path, int flags, mode_t mode, struct s
 {
     struct open_how how = {
         .flags = (unsigned long long)(flags | O_CLOEXEC),
-        .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0, /* openat2 insists */
+        /* openat2 insists on mode 0 unless creating.  (O_TMPFILE includes
+         * the O_DIRECTORY bit, hence the comparison.) */
+        .mode = ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) ? mode : 0,
         /* BENEATH: no step may leave root_fd.  NO_MAGICLINKS: no jumping
          * through /proc/self/fd/N, which would name any open file. */
         .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,

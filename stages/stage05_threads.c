@@ -39,8 +39,8 @@
 
 static struct server_options opt = SERVER_OPTIONS_DEFAULTS("stage05");
 
-/* serve_client needs about 40 KiB of stack: a 16 KiB request buffer and the
- * three PATH_MAX paths of path.c.  The rest is room for libc's calls (and
+/* serve_client needs about 24 KiB of stack: a 16 KiB request buffer and the
+ * PATH_MAX path of path.c.  The rest is room for libc's calls (and
  * for the sanitizers' bigger frames in a `make SAN=1` build). */
 #define CLIENT_STACK_SIZE (128 * 1024)
 
@@ -135,6 +135,7 @@ int main(int argc, char **argv)
     install_signal_handlers();
     int listen_fd = open_listener(&opt, SOMAXCONN, 0);
     announce_ready(&opt, listen_fd, "http", "docroot");
+    keep_spare_descriptor();
 
     pthread_attr_t attr;
     pthread_attr_init(&attr);
@@ -143,6 +144,12 @@ int main(int argc, char **argv)
 
     while (!stop_requested) {
         int fd = accept(listen_fd, NULL, NULL);
+        if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+            /* Out of descriptors: accept() would fail at once, forever, and
+             * this loop spin.  Hang up on the waiting client instead (net.h). */
+            shed_waiting_client(listen_fd);
+            continue;
+        }
         if (fd < 0) {
             if (errno != EINTR) /* EINTR: a signal; the loop test looks at it */
                 perror("stage05: accept");
@@ -156,6 +163,7 @@ int main(int argc, char **argv)
     }
     /* Returning from main ends the process, and with it every client thread. */
     pthread_attr_destroy(&attr);
+    release_spare_descriptor();
     close(listen_fd);
     return 0;
 }

@@ -108,3 +108,6 @@ check_fixed_verbose_log() {
 @test "bad option exits 2" { check_bad_option_exits_2; }
 @test "port in use exits 2" { check_port_in_use_exits_2; }
 @test "missing docroot exits 2" { check_missing_docroot_exits_2; }
+
+# out of descriptors (tests/lib/checks_emfile.bash)
+@test "out of descriptors (EMFILE): no spin, bounded log, serves again" { check_emfile_idle_crowd; }

@@ -94,4 +94,8 @@ load lib/hostile
 @test "hostile: bare LF line ends accepted" { check_hostile_bare_lf; }
 @test "hostile: resets at every phase" { check_hostile_resets_every_phase; }
 @test "hostile: half-closed client gets its reply" { check_hostile_half_close; }
+@test "hostile: symlink swap race, nothing from outside" { check_symlink_swap_race; }
 @test "weakness: slowloris stalls the iterative server" { check_hostile_slowloris_blocks; }
+
+# out of descriptors (tests/lib/checks_emfile.bash)
+@test "out of descriptors (EMFILE): no spin, bounded log, serves again" { check_emfile_idle_crowd; }

@@ -85,6 +85,7 @@ load lib/hostile
 @test "hostile: bare LF line ends accepted" { check_hostile_bare_lf; }
 @test "hostile: resets at every phase" { check_hostile_resets_every_phase; }
 @test "hostile: half-closed client gets its reply" { check_hostile_half_close; }
+@test "hostile: symlink swap race, nothing from outside" { check_symlink_swap_race; }
 
 # The pool's weakness, asserted as such: as many slowloris connections as
 # there are workers stall it (stage05 and stage06 survive the whole crowd).
@@ -194,3 +195,6 @@ check_bad_worker_count() {
     done
 }
 @test "bad -w exits 2" { check_bad_worker_count; }
+
+# out of descriptors (tests/lib/checks_emfile.bash)
+@test "out of descriptors (EMFILE): no spin, bounded log, serves again" { check_emfile_idle_crowd; }

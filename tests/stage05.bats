@@ -85,6 +85,7 @@ load lib/hostile
 @test "hostile: resets at every phase" { check_hostile_resets_every_phase; }
 @test "hostile: half-closed client gets its reply" { check_hostile_half_close; }
 @test "hostile: slowloris crowd, others still served" { check_hostile_slowloris; }
+@test "hostile: symlink swap race, nothing from outside" { check_symlink_swap_race; }
 
 # --- the thread model -----------------------------------------------------------
 
@@ -132,3 +133,6 @@ check_503_when_no_thread() {
     process_alive "$SERVER_PID" || fail "the server died when pthread_create failed"
 }
 @test "503 when no thread can be created, and the server goes on" { check_503_when_no_thread; }
+
+# out of descriptors (tests/lib/checks_emfile.bash)
+@test "out of descriptors (EMFILE): no spin, bounded log, serves again" { check_emfile_idle_crowd --expect-emfile; }

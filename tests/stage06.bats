@@ -84,6 +84,7 @@ load lib/hostile
 @test "hostile: resets at every phase" { check_hostile_resets_every_phase; }
 @test "hostile: half-closed client gets its reply" { check_hostile_half_close; }
 @test "hostile: slowloris crowd, others still served" { check_hostile_slowloris; }
+@test "hostile: symlink swap race, nothing from outside" { check_symlink_swap_race; }
 
 # --- the coroutine model ----------------------------------------------------------
 
@@ -175,3 +176,6 @@ check_503_when_no_stack() {
     expect_status 200
 }
 @test "503 when no stack can be mapped, service resumes after" { check_503_when_no_stack; }
+
+# out of descriptors (tests/lib/checks_emfile.bash)
+@test "out of descriptors (EMFILE): no spin, bounded log, serves again" { check_emfile_idle_crowd --expect-emfile; }

@@ -77,6 +77,7 @@ teardown() { stop_server_and_check_log; }
 @test "hostile: resets at every phase" { check_hostile_resets_every_phase; }
 @test "hostile: half-closed client gets its reply" { check_hostile_half_close; }
 @test "hostile: slowloris crowd, others still served" { check_hostile_slowloris; }
+@test "hostile: symlink swap race, nothing from outside" { check_symlink_swap_race; }
 
 # lifecycle
 @test "lifecycle: ready line" { check_ready_line; }
@@ -132,3 +133,6 @@ check_bad_sleep_exits_2() {
     ((status == 2)) || fail "-s lots exited $status, expected 2"
 }
 @test "lifecycle: bad -s exits 2" { check_bad_sleep_exits_2; }
+
+# out of descriptors (tests/lib/checks_emfile.bash)
+@test "out of descriptors (EMFILE): no spin, bounded log, serves again" { check_emfile_idle_crowd --expect-emfile -s 10000; }

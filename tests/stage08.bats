@@ -84,6 +84,7 @@ teardown() { stop_server_and_check_log; }
 @test "hostile: resets at every phase" { check_hostile_resets_every_phase; }
 @test "hostile: half-closed client gets its reply" { check_hostile_half_close; }
 @test "hostile: slowloris crowd, others still served" { check_hostile_slowloris; }
+@test "hostile: symlink swap race, nothing from outside" { check_symlink_swap_race; }
 
 # lifecycle
 @test "lifecycle: ready line" { check_ready_line; }
@@ -96,3 +97,6 @@ teardown() { stop_server_and_check_log; }
 # --- one thread, never blocked by one client --------------------------------------
 @test "a 50 MB download to a slow reader arrives whole while others are served" { check_slow_big_download_while_others_served; }
 @test "keepalive: 200 pipelined requests in one write all answered" { check_pipelined_burst_200; }
+
+# out of descriptors (tests/lib/checks_emfile.bash)
+@test "out of descriptors (EMFILE): no spin, bounded log, serves again" { check_emfile_idle_crowd --expect-emfile -s 10000; }

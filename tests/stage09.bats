@@ -84,6 +84,7 @@ teardown() { stop_server_and_check_log; }
 @test "hostile: resets at every phase" { check_hostile_resets_every_phase; }
 @test "hostile: half-closed client gets its reply" { check_hostile_half_close; }
 @test "hostile: slowloris crowd, others still served" { check_hostile_slowloris; }
+@test "hostile: symlink swap race, nothing from outside" { check_symlink_swap_race; }
 
 # lifecycle
 @test "lifecycle: ready line" { check_ready_line; }
@@ -100,3 +101,6 @@ teardown() { stop_server_and_check_log; }
 # --- readiness instead of polling ----------------------------------------------------
 @test "idle: CPU near zero over 2 s" { check_idle_cpu_near_zero; }
 @test "1 000 keep-alive connections x 20 requests" { check_1000_keepalive_connections_x20; }
+
+# out of descriptors (tests/lib/checks_emfile.bash)
+@test "out of descriptors (EMFILE): no spin, bounded log, serves again" { check_emfile_idle_crowd --expect-emfile; }

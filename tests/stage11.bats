@@ -377,6 +377,32 @@ killed_upload() {
     cmp "$BATS_TEST_TMPDIR/h" "$DOCROOT/hello.txt"
 }
 
+@test "after an over-long line the control connection is closed once, not twice" {
+    command -v strace > /dev/null || skip "strace(1) is missing"
+    local trace=$BATS_TEST_TMPDIR/strace.out long
+    start_server || return 1
+    # strace follows the session child the server forks for our connection;
+    # the SIGCHLD the server then gets (CLD_EXITED) says that child is done
+    spawn_helper strace -f -qq -e trace=close -o "$trace" -p "$SERVER_PID"
+    wait_until 5 eval '[[ $(awk "/^TracerPid:/ { print \$2 }" /proc/$SERVER_PID/status) != 0 ]]' ||
+        fail "strace did not attach" || return 1
+    long=$(head -c 3000 /dev/zero | tr '\0' A)
+    raw_request "USER anonymous\r\nRETR $long"
+    tail -n 1 "$REPLY" | grep -q '^500 ' || fail "last reply: $(tail -n 1 "$REPLY")" || return 1
+    wait_until 5 grep -q 'CLD_EXITED' "$trace" || fail "the session did not end:" "$(cat "$trace")" || return 1
+    grep -q 'close(' "$trace" || fail "strace recorded no close() at all" || return 1
+    ! grep 'EBADF' "$trace" || fail "a descriptor was closed twice (EBADF above)"
+}
+
+@test "the symlink swap race: RETR never serves a file from outside the root" {
+    start_server || return 1
+    race_fixture
+    # nocwd: RETR race/f.txt in one command, the path the race aims at
+    race_run "$(url race/f.txt)" --ftp-method nocwd || return 1
+    race_cleanup
+    expect_no_race_escape
+}
+
 @test "a command sent one byte at a time is understood" {
     start_server
     raw_request 'USER anonymous\r\nPASS x\r\nSIZE hello.txt\r\nQUIT\r\n' -c 1 -d 2
@@ -475,6 +501,13 @@ killed_upload() {
     echo "$output" | grep -q -- '-t SECONDS' || fail "$output"
 }
 
+# out of descriptors (tests/lib/checks_emfile.bash): a session per process,
+# so the limit is never reached; the idle crowd must cost nothing all the same
+@test "out of descriptors (EMFILE): no spin, bounded log, serves again" {
+    emfile_crowd || return 1
+    wait_until 10 ftp_curl -o "$BATS_TEST_TMPDIR/h" "$(url hello.txt)" || fail "after the crowd left: no file" ||
+        return 1
+    cmp "$BATS_TEST_TMPDIR/h" "$DOCROOT/hello.txt"
 # --- resuming, and changing the tree -------------------------------------------------
 
 # A 50 MB file for the resume checks, made once per file.

@@ -101,6 +101,7 @@ teardown() {
 @test "hostile: resets in every phase" { check_hostile_resets_every_phase; }
 @test "hostile: half-close" { check_hostile_half_close; }
 @test "hostile: slowloris crowd" { check_hostile_slowloris; }
+@test "hostile: symlink swap race, nothing from outside" { check_symlink_swap_race; }
 
 # lifecycle
 @test "lifecycle: ready line, and the limits line before it" { check_stage12_ready_lines; }
@@ -122,6 +123,8 @@ teardown() {
 @test "stage12: a request dripping in does not extend its deadline" { check_slowloris_drip_408; }
 @test "stage12: -c 50 holds 50 (across workers) and refuses the 51st" { check_connection_cap; }
 @test "stage12: a changed file is served fresh within a second" { check_cache_revalidated; }
+@test "stage12: a rewrite with its mtime put back is served fresh too (ctime)" { check_cache_sees_ctime; }
+@test "stage12: a deleted cached file is closed though nobody asks again" { check_cache_drops_unused; }
 @test "stage12: SIGTERM lets an in-flight download finish, then exits 0" { check_graceful_download; }
 @test "stage12: SIGTERM waits at most about 5 s for a stuck reader" { check_graceful_bounded; }
 @test "stage12: out of descriptors (EMFILE): sheds, does not spin, recovers" { check_emfile_recovers; }
@@ -352,6 +355,53 @@ check_cache_revalidated() {
     done
 }
 
+# Rewritten in place at the same size, with its mtime put back (cp -p,
+# rsync --inplace -t, touch -r): device, inode, size and mtime are what the
+# cache saw; only the ctime, which nothing can set back, tells.
+check_cache_sees_ctime() {
+    local f="$DOCROOT/sneaky.txt" i
+    printf 'version-A\n' > "$f"
+    for i in 1 2 3 4; do
+        http_get /sneaky.txt
+        [[ $(cat "$BODY") == version-A ]] || fail "first version: '$(cat "$BODY")'" || return 1
+    done
+    touch -r "$f" "$f.stamp"
+    printf 'version-B\n' > "$f"
+    touch -r "$f.stamp" "$f"
+    [[ $(stat -c %y "$f") == "$(stat -c %y "$f.stamp")" ]] ||
+        fail "could not put the mtime back" || return 1
+    sleep 1.2
+    for i in 1 2 3 4; do
+        http_get /sneaky.txt
+        [[ $(cat "$BODY") == version-B ]] || fail "mtime put back: still '$(cat "$BODY")' after 1.2 s" || return 1
+    done
+    rm -f "$f" "$f.stamp"
+}
+
+# How many descriptors of the workers name a file called $1.
+workers_holding() {
+    local w
+    for w in $(child_pids "$SERVER_PID"); do
+        ls -l "/proc/$w/fd" 2> /dev/null
+    done | grep -c -- "/$1" || true
+}
+
+# A cached file (over FILECACHE_SMALL: the entry keeps its descriptor) that
+# is deleted and never asked for again is closed all the same, within about
+# two recheck intervals: its disk space comes back.
+check_cache_drops_unused() {
+    local f="$DOCROOT/gone.bin" i
+    head -c 100000 /dev/urandom > "$f"
+    for i in 1 2 3 4; do
+        http_get /gone.bin
+        expect_status 200 || return 1
+    done
+    (($(workers_holding gone.bin) > 0)) || fail "no worker holds gone.bin open (this proves nothing)" || return 1
+    rm -f "$f"
+    wait_until 4 eval '(($(workers_holding gone.bin) == 0))' ||
+        fail "still open 4 s after it was deleted:" "$(workers_holding gone.bin) descriptors"
+}
+
 # A 50 MB download at 25 MB/s is under way when SIGTERM comes: it completes
 # byte-exact, new connections are refused, and the server then exits 0.
 check_graceful_download() {
@@ -451,7 +501,7 @@ reset_round() {
 check_worker_fds_baseline() {
     local w before=() i
     reset_round
-    sleep 1.5   # lingering closes end
+    sleep 2.5   # lingering closes end, and the cache closes what it no longer serves (1-2 s)
     for w in $(child_pids "$SERVER_PID"); do before+=("$w:$(fd_count "$w")"); done
     reset_round
     for i in "${before[@]}"; do
@@ -460,3 +510,6 @@ check_worker_fds_baseline() {
             fail "worker $w: $(fd_count "$w") descriptors, ${i#*:} before" || return 1
     done
 }
+
+# out of descriptors (tests/lib/checks_emfile.bash)
+@test "out of descriptors (EMFILE): no spin, bounded log, serves again" { check_emfile_idle_crowd --expect-emfile -w 1 -c 1000; }

@@ -25,6 +25,7 @@
  * sockets are ready; stage 12 uses all the cores.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -121,6 +122,15 @@ static void accept_coroutine(void *arg)
     int listen_fd = *(int *)arg;
     while (!stop_requested) {
         int fd = co_accept(listen_fd);
+        if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+            /* Out of descriptors, and accept() fails at once every time: a
+             * retry loop here would never let another coroutine run (and
+             * close a descriptor).  Shed the waiting client; with nobody
+             * waiting, park until somebody is. */
+            if (shed_waiting_client(listen_fd) < 0)
+                coro_wait(listen_fd, POLLIN, -1);
+            continue;
+        }
         if (fd < 0) {
             if (errno != EINTR)
                 perror("stage06: accept");
@@ -139,12 +149,14 @@ int main(int argc, char **argv)
     install_signal_handlers();
     int listen_fd = open_listener(&opt, SOMAXCONN, LISTEN_NONBLOCK);
     announce_ready(&opt, listen_fd, "http", "docroot");
+    keep_spare_descriptor();
 
     if (coro_spawn(accept_coroutine, &listen_fd) < 0) {
         perror("stage06: coroutine");
         return 1;
     }
     coro_run(); /* until SIGTERM or SIGINT */
+    release_spare_descriptor();
     close(listen_fd);
     return 0;
 }

@@ -26,8 +26,8 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-/* serve_client needs about 40 KiB: a 16 KiB request buffer and the three
- * PATH_MAX paths of path.c.  The sanitizers' frames are bigger. */
+/* serve_client needs about 24 KiB: a 16 KiB request buffer and the
+ * PATH_MAX path of path.c.  The sanitizers' frames are bigger. */
 #if defined(__SANITIZE_ADDRESS__)
 #define CORO_STACK_SIZE (256 * 1024)
 #else

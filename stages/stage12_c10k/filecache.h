@@ -1,7 +1,7 @@
 /* filecache.h — answers for popular files, kept ready between requests.
  *
- * Serving a file the plain way costs, per request: realpath() (an lstat()
- * per path component), open(), fstat(), formatting the head, close().  A
+ * Serving a file the plain way costs, per request: openat2() (a walk of
+ * every path component), fstat(), formatting the head, close().  A
  * server answering the same few files over and over can do that work once:
  * this cache keeps, per request path, the open descriptor (or, for a small
  * file, its whole content in memory, so head and body leave in one sendmsg)

@@ -23,7 +23,16 @@ check_301_directory() {
     # following it lands on the directory's index
     http_get /withindex -L
     expect_status 200 || return 1
-    expect_body_is "$DOCROOT/withindex/index.html"
+    expect_body_is "$DOCROOT/withindex/index.html" || return 1
+    # "Location: //withindex/" would send a browser to the host "withindex"
+    local target
+    for target in //withindex ///withindex 'http://test//withindex'; do
+        raw_request "GET $target HTTP/1.0\r\nHost: test\r\n\r\n"
+        [[ $REPLY_STATUS == 301 ]] || fail "GET $target answered '$REPLY_STATUS', expected 301" || return 1
+        location=$(reply_head "$REPLY" | header Location /dev/stdin) || fail "301 without Location" || return 1
+        [[ $location =~ ^(http://[^/]+)?/withindex/$ ]] ||
+            fail "GET $target: Location is '$location', which a browser reads as another host" || return 1
+    done
 }
 
 # Missing files: 404 with an HTML page; the name does not matter.
