@@ -508,6 +508,8 @@ killed_upload() {
     wait_until 10 ftp_curl -o "$BATS_TEST_TMPDIR/h" "$(url hello.txt)" || fail "after the crowd left: no file" ||
         return 1
     cmp "$BATS_TEST_TMPDIR/h" "$DOCROOT/hello.txt"
+}
+
 # --- resuming, and changing the tree -------------------------------------------------
 
 # A 50 MB file for the resume checks, made once per file.
