@@ -188,6 +188,29 @@ static long long parse_length(const char *v, size_t n)
     return x;
 }
 
+/* The headers of conditional and range requests: kept for conditional.c,
+ * which alone decides what they mean. */
+static void remember_validator_field(struct http_request *req, const char *name, size_t nlen,
+                                     struct http_field value)
+{
+    const struct {
+        const char *name;
+        struct http_field *field;
+    } fields[] = {
+        { "If-None-Match", &req->if_none_match },
+        { "If-Modified-Since", &req->if_modified_since },
+        { "If-Match", &req->if_match },
+        { "If-Unmodified-Since", &req->if_unmodified_since },
+        { "Range", &req->range },
+        { "If-Range", &req->if_range },
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (strlen(fields[i].name) == nlen && strncasecmp(name, fields[i].name, nlen) == 0) {
+            *fields[i].field = value;
+            return;
+        }
+}
+
 struct head_facts {
     int hosts, has_te, has_cl, conn_close, conn_keep_alive;
 };
@@ -229,6 +252,8 @@ static int parse_header(struct http_request *req, struct line l, struct head_fac
     } else if (IS("Connection")) {
         f->conn_close |= list_has(v, vlen, "close");
         f->conn_keep_alive |= list_has(v, vlen, "keep-alive");
+    } else {
+        remember_validator_field(req, l.p, nlen, (struct http_field){ v, vlen });
     }
 #undef IS
     return 0;

@@ -32,6 +32,14 @@
 
 enum http_method { HTTP_GET, HTTP_HEAD, HTTP_OTHER };
 
+/* A header's value, trimmed; p is NULL when the header is absent.  When a
+ * header comes twice, the last one counts (no client we know sends these
+ * twice, and combining them is not worth its code here). */
+struct http_field {
+    const char *p;
+    size_t n;
+};
+
 struct http_request {
     enum http_method method;
     const char *target; /* path[?query], absolute-form already reduced */
@@ -41,8 +49,10 @@ struct http_request {
     long long content_length; /* body bytes after the head (0 when none) */
     const char *host;         /* NULL when absent */
     size_t host_len;
-    int status;       /* the error status after HTTP_ERROR */
-    size_t scan_from; /* private: where the search for the blank line resumes */
+    struct http_field if_none_match, if_modified_since, if_match, if_unmodified_since;
+    struct http_field range, if_range; /* conditional.h decides what they mean */
+    int status;                        /* the error status after HTTP_ERROR */
+    size_t scan_from;                  /* private: where the search for the blank line resumes */
 };
 
 /* Prepare for a new request (also after each complete one). */

@@ -15,13 +15,17 @@ const char *http_reason(int status)
     // clang-format off
     switch (status) {
     case 200: return "OK";
+    case 206: return "Partial Content";
+    case 304: return "Not Modified";
     case 301: return "Moved Permanently";
     case 400: return "Bad Request";
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
+    case 412: return "Precondition Failed";
     case 414: return "URI Too Long";
+    case 416: return "Range Not Satisfiable";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
@@ -43,19 +47,21 @@ void http_date(char out[30])
 size_t http_format_head(char *buf, size_t cap, int status, const char *content_type,
                         off_t content_length, int keep_alive, const char *extra)
 {
-    char date[30];
+    char date[30], type[256] = "", length[48] = "";
     http_date(date);
+    if (content_type != NULL)
+        snprintf(type, sizeof type, "Content-Type: %s\r\n", content_type);
+    if (content_length >= 0)
+        snprintf(length, sizeof length, "Content-Length: %lld\r\n", (long long)content_length);
     int n = snprintf(buf, cap,
                      "HTTP/1.1 %d %s\r\n"
                      "Date: %s\r\n"
                      "Server: serverlab/%s\r\n"
-                     "Content-Type: %s\r\n"
-                     "Content-Length: %lld\r\n"
+                     "%s%s"
                      "Connection: %s\r\n"
                      "%s\r\n",
-                     status, http_reason(status), date, http_server_name, content_type,
-                     (long long)content_length, keep_alive ? "keep-alive" : "close",
-                     extra ? extra : "");
+                     status, http_reason(status), date, http_server_name, type, length,
+                     keep_alive ? "keep-alive" : "close", extra ? extra : "");
     return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 
@@ -123,16 +129,38 @@ void http_reply_for(struct http_reply *rep, const struct http_request *req,
         return;
     }
 
-    reply_init(rep, 200, keep_alive);
-    rep->head_len =
-        http_format_head(rep->head, sizeof rep->head, 200, f.mime, f.size, keep_alive, NULL);
-    rep->body_len = f.size;
-    if (head_only) {
+    struct file_version version;
+    file_version_of(&f.st, &version);
+    http_reply_file(rep, req, &version, f.mime, keep_alive);
+    if (rep->file_remaining == 0) { /* HEAD, 304, 412, 416, an empty file */
         close(f.fd);
         return;
     }
     rep->file_fd = f.fd;
-    rep->file_remaining = f.size;
+}
+
+void http_reply_file(struct http_reply *rep, const struct http_request *req,
+                     const struct file_version *v, const char *mime, int keep_alive)
+{
+    struct file_answer a = http_decide(req, v, time(NULL));
+    int head_only = req->method == HTTP_HEAD;
+    if (a.status == 412) {
+        reply_page(rep, 412, keep_alive, head_only, NULL);
+        return;
+    }
+    char extra[256];
+    if (http_validator_lines(extra, sizeof extra, v, &a) == 0)
+        extra[0] = '\0'; /* cannot happen with 256 bytes; never half a line */
+    reply_init(rep, a.status, keep_alive);
+    /* A 304 describes the 200 the client already has: no body, so neither
+     * Content-Type nor Content-Length (RFC 9110 15.4.5; nginx does the same). */
+    int not_modified = a.status == 304;
+    rep->head_len =
+        http_format_head(rep->head, sizeof rep->head, a.status, not_modified ? NULL : mime,
+                         not_modified ? -1 : a.length, keep_alive, extra);
+    rep->body_len = a.length;
+    rep->file_offset = a.offset;
+    rep->file_remaining = head_only ? 0 : a.length;
 }
 
 void http_reply_done(struct http_reply *rep)

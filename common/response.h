@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include "conditional.h"
 #include "http.h"
 #include "options.h"
 
@@ -26,11 +27,17 @@ struct http_reply {
     off_t body_len;       /* Content-Length, for the log */
 };
 
-/* The answer to a well-formed request: 200 with the file, 301, 403, 404,
- * 405.  allow_keep_alive is 0 in short-connection stages (01–07): they
+/* The answer to a well-formed request: 200 or 206 with the file, 304, 412,
+ * 416 (see conditional.h), 301, 403, 404, 405.  allow_keep_alive is 0 in short-connection stages (01–07): they
  * always answer "Connection: close". */
 void http_reply_for(struct http_reply *rep, const struct http_request *req,
                     const struct server_options *opt, int allow_keep_alive);
+
+/* The reply for the file v (already open, of type mime), as conditional.h
+ * decides: the head, and file_offset/file_remaining for the body to send
+ * (none after HEAD).  file_fd is left to the caller. */
+void http_reply_file(struct http_reply *rep, const struct http_request *req,
+                     const struct file_version *v, const char *mime, int keep_alive);
 
 /* An error reply with a small HTML page (no page after HEAD). */
 void http_reply_error(struct http_reply *rep, int status, int keep_alive, int head_only);
@@ -38,8 +45,9 @@ void http_reply_error(struct http_reply *rep, int status, int keep_alive, int he
 /* Close the reply's file, if any. Safe to call twice. */
 void http_reply_done(struct http_reply *rep);
 
-/* Write a response head into buf: status line, Date, Server, Content-Type,
- * Content-Length, Connection, then `extra` (already CRLF-terminated lines,
+/* Write a response head into buf: status line, Date, Server, Content-Type
+ * (left out when content_type is NULL), Content-Length (left out when
+ * negative), Connection, then `extra` (already CRLF-terminated lines,
  * may be NULL), then the blank line.  Returns the length, or 0 if it did
  * not fit. */
 size_t http_format_head(char *buf, size_t cap, int status, const char *content_type,

@@ -40,6 +40,15 @@ teardown() { stop_server; }
 @test "50 MB file byte-exact" { check_big_file_exact; }
 @test "50 MB file byte-exact to a slow reader" { check_big_file_slow_reader; }
 
+# validators and ranges (tests/lib/checks_validators.bash)
+@test "Last-Modified, ETag, Accept-Ranges on GET and HEAD" { check_validators_on_files; }
+@test "a reload revalidates: 304, RFC 9110 precedence" { check_revalidation_304; }
+@test "206 and 416 edge cases, invalid and multiple ranges ignored" { check_ranges_206_416; }
+@test "If-Range" { check_if_range; }
+@test "curl -C - resumes an interrupted 50 MB download byte-exact" { check_curl_resume_big; }
+@test "wget -c continues a partial download" { check_wget_continue; }
+@test "headless Chromium revalidates a page on its second load (304)" { check_chromium_revalidates; }
+
 # partial
 @test "request one byte at a time" { check_one_byte_at_a_time; }
 @test "GET body read and discarded" { check_get_body_discarded; }

@@ -526,3 +526,154 @@ killed_upload() {
         return 1
     cmp "$BATS_TEST_TMPDIR/h" "$DOCROOT/hello.txt"
 }
+
+# --- resuming, and changing the tree -------------------------------------------------
+
+# A 50 MB file for the resume checks, made once per file.
+big50() {
+    local f=$DOCROOT/big50.bin
+    [[ -f $f ]] || { head -c $((50 * 1024 * 1024)) /dev/urandom > "$f.tmp" && mv "$f.tmp" "$f"; }
+    echo "$f"
+}
+
+@test "curl -C - resumes an interrupted 50 MB download byte-exact (REST + RETR)" {
+    local src out=$BATS_TEST_TMPDIR/big50.bin got
+    src=$(big50)
+    start_server -v
+    # A real interruption: curl gives up after 2 s of a rate-limited download.
+    curl -sS --max-time 2 --limit-rate 10M -o "$out" "$(url big50.bin)" 2>/dev/null || true
+    got=$(stat -c %s "$out" 2>/dev/null || echo 0)
+    ((got > 0 && got < 50 * 1024 * 1024)) || fail "the interrupted download has $got bytes: not a partial file"
+    ftp_curl --max-time 60 -C - -o "$out" "$(url big50.bin)"
+    cmp "$out" "$src" || fail "the resumed file differs"
+    grep -q "REST: 350 Restarting at $got\." "$SERVER_LOG" || fail "no REST $got in the log: $(grep -E 'REST|RETR' "$SERVER_LOG")"
+}
+
+@test "REST: beyond the end 554, garbage 501, forgotten by any other command" {
+    start_server
+    # REST right before RETR (RFC 959): the 554 comes before any data connection
+    control 'EPSV' 'REST 99999999' 'RETR hello.txt' 'REST x' 'REST'
+    replies > "$BATS_TEST_TMPDIR/r"
+    grep -q '^554 ' "$BATS_TEST_TMPDIR/r" || fail "RETR past the end: $(cat "$BATS_TEST_TMPDIR/r")"
+    [[ $(grep -c '^501 ' "$BATS_TEST_TMPDIR/r") == 2 ]] || fail "REST x and REST without a number: $(cat "$BATS_TEST_TMPDIR/r")"
+    # REST 5, then NOOP (and curl's own EPSV, TYPE): the download starts at byte 0
+    local got=$BATS_TEST_TMPDIR/h
+    ftp_curl -o "$got" "$(url hello.txt)" -Q 'REST 5' -Q 'NOOP'
+    cmp "$got" "$DOCROOT/hello.txt" || fail "a REST before NOOP still moved the download: $(cat "$got")"
+}
+
+@test "resumed uploads stay atomic: curl -C - -T (APPE) and lftp put -c (REST + STOR)" {
+    start_server -v
+    local src=$BATS_FILE_TMPDIR/upload.bin
+    head -c 7000000 "$src" > "$BATS_TEST_TMPDIR/first.bin"
+    ftp_curl -T "$BATS_TEST_TMPDIR/first.bin" "$(url new.bin)"
+    ftp_curl -C - -T "$src" "$(url new.bin)"
+    cmp "$DOCROOT/new.bin" "$src" || fail "curl -C - -T: the joined upload differs"
+    grep -q 'APPE: 226' "$SERVER_LOG" || fail "curl did not resume with APPE: $(grep -E 'APPE|STOR' "$SERVER_LOG")"
+    command -v lftp >/dev/null || skip "lftp is not installed (apt-get install lftp)"
+    head -c 3000000 "$src" > "$DOCROOT/uploaded.bin"
+    cp "$src" "$BATS_TEST_TMPDIR/uploaded.bin"
+    (cd "$BATS_TEST_TMPDIR" && timeout 60 lftp -e 'set cmd:fail-exit yes; set net:max-retries 1; set net:timeout 10; put -c uploaded.bin; quit' \
+        -u anonymous,x -p "$PORT" 127.0.0.1 </dev/null 3>&-) || fail "lftp put -c failed"
+    cmp "$DOCROOT/uploaded.bin" "$src" || fail "lftp put -c: the joined upload differs"
+    grep -q 'REST: 350 Restarting at 3000000\.' "$SERVER_LOG" || fail "lftp did not send REST 3000000"
+    no_stor_leftovers
+}
+
+@test "a resumed upload killed half-way leaves the existing file intact" {
+    start_server
+    head -c 1000 "$BATS_FILE_TMPDIR/upload.bin" > "$DOCROOT/existing.txt"
+    local before
+    before=$(sha "$DOCROOT/existing.txt")
+    # curl resumes (APPE) and is killed while sending the rest, slowly
+    spawn_helper curl -sS --max-time 20 --limit-rate 200K -C - -T "$BATS_FILE_TMPDIR/upload.bin" "$(url existing.txt)"
+    sleep 1
+    kill -KILL "$HELPER_PID" 2>/dev/null || true
+    wait_helper "$HELPER_PID" 5 || true
+    wait_until 5 no_stor_leftovers || fail "the temporary file stayed: $(ls -a "$DOCROOT")"
+    [[ $(sha "$DOCROOT/existing.txt") == "$before" ]] || fail "the existing file changed: $(stat -c %s "$DOCROOT/existing.txt") bytes"
+}
+
+@test "lftp: mirror -R a tree up, mirror it back: identical" {
+    command -v lftp >/dev/null || skip "lftp is not installed (apt-get install lftp)"
+    start_server
+    local t=$BATS_TEST_TMPDIR
+    mkdir -p "$t/tree/a/b" "$t/tree/c" "$t/tree/empty"
+    printf 'one\n' > "$t/tree/a/1.txt"
+    printf 'two\n' > "$t/tree/a/b/2.txt"
+    head -c 300000 /dev/urandom > "$t/tree/c/r.bin"
+    printf 'spaced\n' > "$t/tree/with space.txt"
+    rm -rf "$DOCROOT/mirrored"
+    (cd "$t" && timeout 60 lftp -e 'set cmd:fail-exit yes; set net:max-retries 1; set net:timeout 10; mirror -R tree mirrored; mirror mirrored back; quit' \
+        -u anonymous,x -p "$PORT" 127.0.0.1 </dev/null 3>&-) || fail "lftp mirror failed"
+    diff -r "$t/tree" "$DOCROOT/mirrored" || fail "the uploaded tree differs"
+    diff -r "$t/tree" "$t/back" || fail "the tree mirrored back differs"
+    rm -rf "$DOCROOT/mirrored"
+}
+
+@test "lftp: mkdir, mv, rm, rmdir" {
+    command -v lftp >/dev/null || skip "lftp is not installed (apt-get install lftp)"
+    start_server
+    rm -rf "$DOCROOT/made"
+    timeout 30 lftp -e 'set cmd:fail-exit yes; set net:max-retries 1; set net:timeout 10; mkdir made; mkdir made/inner; put -O made /etc/hostname -o h.txt; mv made/h.txt made/inner/moved.txt; quit' \
+        -u anonymous,x -p "$PORT" 127.0.0.1 </dev/null 3>&- || fail "lftp mkdir/put/mv failed"
+    cmp "$DOCROOT/made/inner/moved.txt" /etc/hostname || fail "mv did not move the file"
+    [[ ! -e $DOCROOT/made/h.txt ]] || fail "the old name is still there"
+    timeout 30 lftp -e 'set cmd:fail-exit yes; set net:max-retries 1; set net:timeout 10; rm made/inner/moved.txt; rmdir made/inner; rmdir made; quit' \
+        -u anonymous,x -p "$PORT" 127.0.0.1 </dev/null 3>&- || fail "lftp rm/rmdir failed"
+    [[ ! -e $DOCROOT/made ]] || fail "made/ still exists: $(ls -R "$DOCROOT/made")"
+}
+
+@test "curl -Q: MKD, RNFR/RNTO, DELE, RMD" {
+    start_server
+    rm -rf "$DOCROOT/qdir" "$DOCROOT/qdir2"
+    printf 'to be renamed\n' > "$DOCROOT/q.txt"
+    ftp_curl -o /dev/null "$(url)" -Q 'MKD qdir' -Q 'RNFR q.txt' -Q 'RNTO qdir/r.txt' -Q 'RNFR qdir' -Q 'RNTO qdir2'
+    [[ -f $DOCROOT/qdir2/r.txt && ! -e $DOCROOT/q.txt && ! -e $DOCROOT/qdir ]] || fail "after MKD and two renames: $(ls -R "$DOCROOT" | head -30)"
+    run ftp_curl -o /dev/null "$(url)" -Q 'RMD qdir2'
+    [[ $status != 0 && -d $DOCROOT/qdir2 ]] || fail "RMD of a non-empty directory succeeded"
+    ftp_curl -o /dev/null "$(url)" -Q 'DELE qdir2/r.txt' -Q 'RMD qdir2'
+    [[ ! -e $DOCROOT/qdir2 ]] || fail "DELE then RMD left $(ls -R "$DOCROOT/qdir2")"
+}
+
+@test "changing the tree never leaves the root, nor touches hidden or linked-out names" {
+    start_server
+    printf 'keep\n' > "$DOCROOT/keep.txt"
+    control 'MKD ../made' 'MKD escapedir/made' 'DELE ../outside/secret.txt' 'DELE escapedir/secret.txt' \
+        'RMD escapedir' 'DELE .hidden' 'RNFR keep.txt' 'RNTO ../stolen.txt' 'RNFR keep.txt' 'RNTO escapedir/stolen.txt' \
+        'RNTO keep2.txt' 'RNFR escapedir/secret.txt' 'RMD /' 'DELE sub' 'MKD sub'
+    replies > "$BATS_TEST_TMPDIR/r"
+    ! grep -Eq '^(257|250) ' "$BATS_TEST_TMPDIR/r" || fail "something was allowed: $(cat "$BATS_TEST_TMPDIR/r")"
+    grep -q '^503 ' "$BATS_TEST_TMPDIR/r" || fail "RNTO without RNFR right before it was not refused with 503"
+    [[ -f $DOCROOT/keep.txt && -f $DOCROOT/.hidden && -L $DOCROOT/escapedir && -d $DOCROOT/sub ]] ||
+        fail "a name inside the root changed: $(ls -la "$DOCROOT")"
+    [[ ! -e $BATS_FILE_TMPDIR/made && ! -e $BATS_FILE_TMPDIR/stolen.txt ]] || fail "something was created outside the root"
+    expect_outside_untouched
+}
+
+@test "FEAT lists REST STREAM, SIZE and MDTM" {
+    start_server
+    raw_request 'FEAT\r\nQUIT\r\n'
+    tr -d '\r' < "$REPLY" > "$BATS_TEST_TMPDIR/r"
+    grep -qx ' REST STREAM' "$BATS_TEST_TMPDIR/r" && grep -qx ' SIZE' "$BATS_TEST_TMPDIR/r" &&
+        grep -qx ' MDTM' "$BATS_TEST_TMPDIR/r" || fail "features missing: $(cat "$BATS_TEST_TMPDIR/r")"
+}
+
+@test "stage11-client: mkdir, rm, rmdir; get resumes a .part" {
+    start_server -v
+    rm -rf "$DOCROOT/cdir"
+    mkdir "$BATS_TEST_TMPDIR/here" && cd "$BATS_TEST_TMPDIR/here"
+    cp "$DOCROOT/hello.txt" hello-copy.txt
+    run timeout 30 "$CLIENT" 127.0.0.1 "$PORT" "mkdir cdir" "put hello-copy.txt" "rm hello-copy.txt" "rmdir cdir"
+    [[ $status == 0 ]] || fail "mkdir/put/rm/rmdir: $output"
+    [[ ! -e $DOCROOT/cdir && ! -e $DOCROOT/hello-copy.txt ]] || fail "left: $(ls "$DOCROOT")"
+    grep -q 'MKD: 257' "$SERVER_LOG" && grep -q 'RMD: 250' "$SERVER_LOG" || fail "no MKD/RMD in the log"
+    run timeout 10 "$CLIENT" 127.0.0.1 "$PORT" "rm nothere.txt"
+    [[ $status != 0 ]] || fail "rm of a missing file exited 0"
+    head -c 5000000 "$DOCROOT/big.bin" > big.bin.part
+    run timeout 60 "$CLIENT" 127.0.0.1 "$PORT" "get big.bin"
+    [[ $status == 0 ]] || fail "get: $output"
+    cmp big.bin "$DOCROOT/big.bin" || fail "the resumed get differs"
+    [[ ! -e big.bin.part ]] || fail "the .part stayed"
+    grep -q 'REST: 350 Restarting at 5000000\.' "$SERVER_LOG" || fail "the client did not resume with REST"
+}

@@ -1,5 +1,5 @@
 /* stage11-client — a small FTP client: the course's file-server lab client
- * (list, get, put, quit), speaking real FTP in passive mode.
+ * (list, get, put, mkdir, rmdir, rm, quit), speaking real FTP in passive mode.
  *
  *   bin/stage11-client HOST PORT                      interactive, "ftp> " prompt
  *   bin/stage11-client HOST PORT list "get a.txt"     batch: run these, stop at the
@@ -7,9 +7,10 @@
  *
  * Each transfer is two conversations: a command and its replies on the
  * control connection, and the bytes on a new data connection whose close
- * marks their end.  A download goes to a temporary file that is renamed
- * into place only when the server confirms the transfer (226), so a failed
- * get never leaves half a file under the real name.
+ * marks their end.  A download goes to NAME.part, renamed into place only
+ * when the server confirms the transfer (226), so a failed get never leaves
+ * half a file under the real name; and the next get of NAME finds the
+ * .part and asks for the rest only (REST, as wget -c and browsers do).
  */
 #include <ctype.h>
 #include <err.h>
@@ -173,13 +174,16 @@ static int open_data(struct ftp *f)
 }
 
 /* Start a transfer: data connection, then the command, which must answer
- * 150 (or 125, "already open").  Returns the data socket or -1. */
-static int start_transfer(struct ftp *f, const char *verb, const char *arg)
+ * 150 (or 125, "already open").  restart > 0: "REST restart" goes right
+ * before the command, where RFC 959 wants it.  Returns the data socket or -1. */
+static int start_transfer(struct ftp *f, const char *verb, const char *arg, long long restart)
 {
     int data = open_data(f);
     if (data < 0)
         return -1;
-    int code = command(f, verb, arg);
+    char offset[24];
+    snprintf(offset, sizeof offset, "%lld", restart);
+    int code = restart > 0 && command(f, "REST", offset) != 350 ? -1 : command(f, verb, arg);
     if (code != 150 && code != 125) {
         close(data);
         return -1;
@@ -208,7 +212,7 @@ static int copy_all(int from, int to)
 
 static int do_list(struct ftp *f)
 {
-    int data = start_transfer(f, "LIST", NULL);
+    int data = start_transfer(f, "LIST", NULL, 0);
     if (data < 0)
         return -1;
     int ok = copy_all(data, STDOUT_FILENO) == 0;
@@ -220,24 +224,44 @@ static int do_get(struct ftp *f, const char *name)
 {
     const char *slash = strrchr(name, '/');
     const char *local = slash ? slash + 1 : name;
-    char tmp[] = ".stage11-get-XXXXXX";
+    char part[1100];
     if (*local == '\0' || strcmp(local, ".") == 0 || strcmp(local, "..") == 0) {
         snprintf(f->text, sizeof f->text, "no file name in '%s'", name);
         return -1;
     }
-    int data = start_transfer(f, "RETR", name);
-    if (data < 0)
+    snprintf(part, sizeof part, "%s.part", local);
+    /* O_APPEND: what arrives goes after what an earlier, broken get left. */
+    int fd = open(part, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        snprintf(f->text, sizeof f->text, "%.900s: %s", part, strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return -1;
-    int fd = mkstemp(tmp);
-    int ok = fd >= 0 && copy_all(data, fd) == 0;
+    }
+    int data = start_transfer(f, "RETR", name, (long long)st.st_size);
+    if (data < 0) {
+        close(fd);
+        if (st.st_size == 0)
+            unlink(part);
+        return -1;
+    }
+    int ok = copy_all(data, fd) == 0;
     close(data);
-    if (fd >= 0 && (fchmod(fd, 0644) < 0 || close(fd) < 0))
+    if (close(fd) < 0)
         ok = 0;
-    /* Only a 226 says the close of the data connection was the real end. */
-    ok = read_reply(f) == 226 && ok && rename(tmp, local) == 0;
-    if (!ok && fd >= 0)
-        unlink(tmp);
+    /* Only a 226 says the close of the data connection was the real end;
+     * otherwise the .part stays for the next get to resume. */
+    ok = read_reply(f) == 226 && ok && rename(part, local) == 0;
+    if (!ok && stat(part, &st) == 0 && st.st_size == 0)
+        unlink(part); /* nothing arrived: nothing to resume */
     return ok ? 0 : -1;
+}
+
+/* mkdir, rmdir, rm: one command, one reply. */
+static int do_simple(struct ftp *f, const char *verb, const char *arg, int want)
+{
+    return command(f, verb, arg) == want ? 0 : -1;
 }
 
 static int do_put(struct ftp *f, const char *path)
@@ -249,7 +273,7 @@ static int do_put(struct ftp *f, const char *path)
         snprintf(f->text, sizeof f->text, "%s: %s", path, strerror(errno));
         return -1;
     }
-    int data = start_transfer(f, "STOR", name);
+    int data = start_transfer(f, "STOR", name, 0);
     if (data < 0) {
         close(fd);
         return -1;
@@ -278,10 +302,16 @@ static int run(struct ftp *f, const char *line)
         return do_get(f, arg);
     if (verb_len == 3 && strncmp(line, "put", 3) == 0 && arg != NULL)
         return do_put(f, arg);
+    if (verb_len == 5 && strncmp(line, "mkdir", 5) == 0 && arg != NULL)
+        return do_simple(f, "MKD", arg, 257);
+    if (verb_len == 5 && strncmp(line, "rmdir", 5) == 0 && arg != NULL)
+        return do_simple(f, "RMD", arg, 250);
+    if (verb_len == 2 && strncmp(line, "rm", 2) == 0 && arg != NULL)
+        return do_simple(f, "DELE", arg, 250);
     if (verb_len == 4 && strncmp(line, "quit", 4) == 0 && arg == NULL)
         return 1;
     if (verb_len == 4 && strncmp(line, "help", 4) == 0) {
-        printf("commands: list, get NAME, put PATH, quit\n");
+        printf("commands: list, get NAME, put PATH, mkdir NAME, rmdir NAME, rm NAME, quit\n");
         return 0;
     }
     snprintf(f->text, sizeof f->text, "unknown command '%s' (try help)", line);
@@ -293,7 +323,7 @@ int main(int argc, char **argv)
     if (argc < 3) {
         fprintf(stderr,
                 "usage: %s HOST PORT [COMMAND...]\n"
-                "  commands: list, get NAME, put PATH, quit\n",
+                "  commands: list, get NAME, put PATH, mkdir NAME, rmdir NAME, rm NAME, quit\n",
                 argv[0]);
         return 2;
     }

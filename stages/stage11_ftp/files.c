@@ -302,6 +302,46 @@ void upload_abort(struct upload *up)
     up->dir_fd = -1;
 }
 
+/* A resumed upload (REST n + STOR, or APPE) stays atomic the same way: the
+ * temporary file first gets a copy of the existing file's first bytes, the
+ * client's data is appended to that, and the whole goes in by one rename.
+ * copy_file_range() copies inside the kernel (a reflink, no copy at all, on
+ * file systems that share blocks).  Readers see the old file or the new
+ * one, never the mix; the cost is writing the kept part once more. */
+off_t upload_keep_prefix(struct upload *up, off_t length)
+{
+    /* O_NOFOLLOW: the one name beneath the parent's descriptor, never a
+     * symlink the server's owner put there. */
+    int old = openat(up->dir_fd, up->final, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (old < 0) {
+        if (errno == ENOENT && length <= 0)
+            return 0; /* APPE to a new file, or REST 0 */
+        return -1;
+    }
+    if (fstat(old, &st) < 0 || !S_ISREG(st.st_mode) || (length >= 0 && length > st.st_size)) {
+        close(old);
+        errno = EINVAL; /* past the end: nothing to resume from */
+        return -1;
+    }
+    if (length < 0)
+        length = st.st_size;
+    off_t from = 0;
+    while (from < length) {
+        /* Short copies are normal; the output offset is the file's own, so
+         * the uploaded bytes are written right after the kept ones. */
+        ssize_t n = copy_file_range(old, &from, up->fd, NULL, (size_t)(length - from), 0);
+        if (n <= 0) {
+            if (n == 0)
+                errno = EIO; /* the file shrank meanwhile */
+            close(old);
+            return -1;
+        }
+    }
+    close(old);
+    return length;
+}
+
 void upload_discard_in_signal(void)
 {
     if (pending)

@@ -64,6 +64,11 @@ int upload_commit(struct upload *up);
 /* The transfer failed: remove the temporary file; `final` is untouched. */
 void upload_abort(struct upload *up);
 
+/* Resuming (REST + STOR, APPE): start the temporary file with the first
+ * length bytes of the existing file (length < 0: all of it).  Returns the
+ * bytes kept, or -1 (EINVAL: the file is shorter than length). */
+off_t upload_keep_prefix(struct upload *up, off_t length);
+
 /* For a SIGTERM handler: remove the temporary file of the upload in
  * progress, if any.  Async-signal-safe. */
 void upload_discard_in_signal(void);

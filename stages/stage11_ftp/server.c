@@ -19,6 +19,11 @@
  * that died cleanly (we refuse to commit when the control connection has
  * gone too).  Stage 12 is where the scale problems are taken on.
  *
+ * Resuming and changing the tree: REST n makes the next RETR start at byte
+ * n (curl -C -) and the next STOR keep the first n bytes (lftp put -c; APPE
+ * keeps them all) without giving up atomic uploads; MKD, RMD, DELE and
+ * RNFR/RNTO act on one name beneath a directory opened inside the root.
+ *
  * Reading order: main() (accept loop, fork, reaping), serve_session() (the
  * command loop), the command table, then the handlers.  Names and files:
  * shared_command.c (parsing, lexical name checks), files.c (the root).
@@ -26,6 +31,7 @@
 #include <arpa/inet.h>
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -218,6 +224,9 @@ struct session {
     int pasv_fd;             /* passive listening socket, or -1 */
     struct sockaddr_in peer; /* the client, for checking data connections */
     char verb[5];            /* the command being answered, for -v */
+    /* REST and RNFR prepare the command right after them; any other forgets. */
+    off_t restart;              /* REST: where the next RETR or STOR starts */
+    char rename_from[PATH_MAX]; /* RNFR: the virtual path RNTO renames, or "" */
 };
 
 /* Send one reply line: "CODE text\r\n". */
@@ -245,7 +254,7 @@ typedef int handler(struct session *s, const char *arg, size_t arg_len);
 
 static handler cmd_user, cmd_pass, cmd_quit, cmd_syst, cmd_feat, cmd_noop, cmd_opts, cmd_pwd,
     cmd_cwd, cmd_cdup, cmd_type, cmd_pasv, cmd_epsv, cmd_list, cmd_nlst, cmd_retr, cmd_stor,
-    cmd_size, cmd_mdtm;
+    cmd_size, cmd_mdtm, cmd_rest, cmd_appe, cmd_mkd, cmd_rmd, cmd_dele, cmd_rnfr, cmd_rnto;
 
 // clang-format off
 static const struct {
@@ -260,27 +269,43 @@ static const struct {
     { "CDUP", cmd_cdup, 0 }, { "TYPE", cmd_type, 0 }, { "PASV", cmd_pasv, 0 },
     { "EPSV", cmd_epsv, 0 }, { "LIST", cmd_list, 0 }, { "NLST", cmd_nlst, 0 },
     { "RETR", cmd_retr, 0 }, { "STOR", cmd_stor, 0 }, { "SIZE", cmd_size, 0 },
-    { "MDTM", cmd_mdtm, 0 },
+    { "MDTM", cmd_mdtm, 0 }, { "REST", cmd_rest, 0 }, { "APPE", cmd_appe, 0 },
+    { "MKD", cmd_mkd, 0 },   { "XMKD", cmd_mkd, 0 },  { "RMD", cmd_rmd, 0 },
+    { "XRMD", cmd_rmd, 0 },  { "DELE", cmd_dele, 0 }, { "RNFR", cmd_rnfr, 0 },
+    { "RNTO", cmd_rnto, 0 },
 };
 // clang-format on
 
-/* One command line: find the verb in the table and run its handler. */
-static int dispatch(struct session *s, const char *line, size_t len)
+/* Find the verb in the table and run its handler. */
+static int run_command(struct session *s, const struct command_line *cmd)
 {
-    struct command_line cmd;
-    if (parse_command(line, len, &cmd) < 0) {
-        strcpy(s->verb, "?");
-        return reply(s, 500, "Syntax error, command unrecognized.");
-    }
-    memcpy(s->verb, cmd.verb, sizeof s->verb);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-        if (strcmp(cmd.verb, commands[i].verb) != 0)
+        if (strcmp(cmd->verb, commands[i].verb) != 0)
             continue;
         if (!s->logged_in && !commands[i].before_login)
             return reply(s, 530, "Please log in with USER and PASS.");
-        return commands[i].run(s, cmd.arg, cmd.arg_len);
+        return commands[i].run(s, cmd->arg, cmd->arg_len);
     }
     return reply(s, 502, "Command not implemented.");
+}
+
+/* One command line. */
+static int dispatch(struct session *s, const char *line, size_t len)
+{
+    struct command_line cmd;
+    int r;
+    if (parse_command(line, len, &cmd) < 0) {
+        strcpy(s->verb, "?");
+        r = reply(s, 500, "Syntax error, command unrecognized.");
+    } else {
+        memcpy(s->verb, cmd.verb, sizeof s->verb);
+        r = run_command(s, &cmd);
+    }
+    if (strcmp(s->verb, "REST") != 0) /* REST and RNFR hold for one command */
+        s->restart = 0;
+    if (strcmp(s->verb, "RNFR") != 0)
+        s->rename_from[0] = '\0';
+    return r;
 }
 
 static void serve_session(int ctrl, const struct config *cfg)
@@ -366,7 +391,8 @@ static int cmd_syst(struct session *s, const char *arg, size_t arg_len)
  * body, "211 " closes it (RFC 959 4.2, RFC 2389). */
 static int cmd_feat(struct session *s, const char *arg, size_t arg_len)
 {
-    static const char feat[] = "211-Features:\r\n EPSV\r\n PASV\r\n SIZE\r\n MDTM\r\n UTF8\r\n";
+    static const char feat[] =
+        "211-Features:\r\n EPSV\r\n PASV\r\n SIZE\r\n MDTM\r\n REST STREAM\r\n UTF8\r\n";
     if (write_all(s->ctrl, feat, sizeof feat - 1) < 0)
         return -1;
     return reply(s, 211, "End");
@@ -642,15 +668,20 @@ static int cmd_retr(struct session *s, const char *arg, size_t arg_len)
     int fd = open_named(s, arg, arg_len, &st);
     if (fd < 0)
         return refuse_name(s, "No such file.");
+    off_t from = s->restart; /* after REST: the rest of a broken download */
+    if (from > st.st_size) {
+        close(fd);
+        return reply(s, 554, "Restart point beyond the end of the file.");
+    }
     char what[64];
-    snprintf(what, sizeof what, "a file (%lld bytes)", (long long)st.st_size);
+    snprintf(what, sizeof what, "a file (%lld bytes)", (long long)(st.st_size - from));
     int data = open_data(s, what);
     if (data < 0) {
         close(fd);
         return 0;
     }
     /* sendfile streams from the page cache: never the whole file in memory. */
-    int ok = send_file_all(data, fd, 0, st.st_size) == 0;
+    int ok = send_file_all(data, fd, from, st.st_size - from) == 0;
     close(fd);
     close(data); /* the close is the end of the file */
     return ok ? reply(s, 226, "Transfer complete.") : reply(s, 426, "Transfer aborted.");
@@ -693,7 +724,9 @@ static int receive_upload(int data, int fd)
     }
 }
 
-static int cmd_stor(struct session *s, const char *arg, size_t arg_len)
+/* STOR, resumed STOR (after REST) and APPE: keep is how many bytes of the
+ * existing file come before the data (0: none, -1: all of it). */
+static int store(struct session *s, const char *arg, size_t arg_len, off_t keep)
 {
     char v[PATH_MAX];
     struct upload up;
@@ -701,6 +734,10 @@ static int cmd_stor(struct session *s, const char *arg, size_t arg_len)
         return reply(s, 553, "File name not allowed.");
     if (upload_begin(s->root_fd, v, &up) < 0)
         return reply(s, 553, "Cannot store that file.");
+    if (keep != 0 && upload_keep_prefix(&up, keep) < 0) {
+        upload_abort(&up);
+        return reply(s, 554, "Cannot resume: the file is shorter than the restart point.");
+    }
     int data = open_data(s, "the upload");
     if (data < 0) {
         upload_abort(&up);
@@ -715,4 +752,128 @@ static int cmd_stor(struct session *s, const char *arg, size_t arg_len)
     if (upload_commit(&up) < 0)
         return reply(s, 451, "Could not store the file.");
     return reply(s, 226, "Transfer complete.");
+}
+
+static int cmd_stor(struct session *s, const char *arg, size_t arg_len)
+{
+    return store(s, arg, arg_len, s->restart);
+}
+
+/* APPE: the data goes after the existing file (curl -C - -T resumes so). */
+static int cmd_appe(struct session *s, const char *arg, size_t arg_len)
+{
+    return store(s, arg, arg_len, -1);
+}
+
+/* REST n: the next RETR starts at byte n, the next STOR keeps the first n
+ * bytes of the file (RFC 3659 5: stream mode, a byte count). */
+static int cmd_rest(struct session *s, const char *arg, size_t arg_len)
+{
+    long long n = 0;
+    if (arg_len == 0 || arg_len > 15) /* up to 15 digits: no overflow */
+        return reply(s, 501, "REST needs a byte count.");
+    for (size_t i = 0; i < arg_len; i++) {
+        if (arg[i] < '0' || arg[i] > '9')
+            return reply(s, 501, "REST needs a byte count.");
+        n = n * 10 + (arg[i] - '0');
+    }
+    s->restart = (off_t)n;
+    return reply(s, 350, "Restarting at %lld. Send RETR or STOR.", n);
+}
+
+/* ---- changing the tree -------------------------------------------------- */
+
+/* The client's name as a directory descriptor beneath the root and one last
+ * component (root_open_parent() in files.c): the *at() call that follows
+ * acts on that name in that directory, and nothing can be swapped between
+ * the check and the act.  -1 when the name is refused or is the root. */
+static int open_parent_named(struct session *s, const char *arg, size_t arg_len, char *v,
+                             const char **name)
+{
+    if (vpath_join(s->cwd, arg, arg_len, v, PATH_MAX) < 0)
+        return -1;
+    return root_open_parent(s->root_fd, v, name);
+}
+
+/* A 257 reply names a path in quotes, an inner '"' doubled (RFC 959). */
+static int reply_quoted(struct session *s, int code, const char *path, const char *text)
+{
+    char quoted[2 * PATH_MAX];
+    size_t n = 0;
+    for (const char *p = path; *p && n < sizeof quoted - 2; p++) {
+        if (*p == '"')
+            quoted[n++] = '"';
+        quoted[n++] = *p;
+    }
+    quoted[n] = '\0';
+    return reply(s, code, "\"%s\" %s", quoted, text);
+}
+
+static int cmd_mkd(struct session *s, const char *arg, size_t arg_len)
+{
+    char v[PATH_MAX];
+    const char *name;
+    int dir = open_parent_named(s, arg, arg_len, v, &name);
+    int ok = dir >= 0 && mkdirat(dir, name, 0755) == 0;
+    if (dir >= 0)
+        close(dir);
+    return ok ? reply_quoted(s, 257, v, "created.")
+              : reply(s, 550, "Cannot create that directory.");
+}
+
+/* RMD and DELE: unlinkat() with or without AT_REMOVEDIR.  It removes a name,
+ * never what a symlink points to, and rmdir only empties directories. */
+static int remove_named(struct session *s, const char *arg, size_t arg_len, int flags)
+{
+    char v[PATH_MAX];
+    const char *name;
+    int dir = open_parent_named(s, arg, arg_len, v, &name);
+    int ok = dir >= 0 && unlinkat(dir, name, flags) == 0;
+    if (dir >= 0)
+        close(dir);
+    return ok ? reply(s, 250, "Removed %s.", v) : reply(s, 550, "Cannot remove that.");
+}
+
+static int cmd_rmd(struct session *s, const char *arg, size_t arg_len)
+{
+    return remove_named(s, arg, arg_len, AT_REMOVEDIR);
+}
+
+static int cmd_dele(struct session *s, const char *arg, size_t arg_len)
+{
+    return remove_named(s, arg, arg_len, 0);
+}
+
+/* RNFR names what the next command, RNTO, renames. */
+static int cmd_rnfr(struct session *s, const char *arg, size_t arg_len)
+{
+    char v[PATH_MAX];
+    struct stat st;
+    const char *name;
+    int dir = open_parent_named(s, arg, arg_len, v, &name);
+    int ok = dir >= 0 && fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    if (dir >= 0)
+        close(dir);
+    if (!ok)
+        return reply(s, 550, "No such file or directory.");
+    strcpy(s->rename_from, v);
+    return reply(s, 350, "Ready for RNTO.");
+}
+
+/* One renameat() between two directories opened beneath the root: it
+ * replaces an existing file of the new name atomically, as rename(2) does. */
+static int cmd_rnto(struct session *s, const char *arg, size_t arg_len)
+{
+    if (s->rename_from[0] == '\0')
+        return reply(s, 503, "Send RNFR first.");
+    char to[PATH_MAX];
+    const char *from_name, *to_name;
+    int from_dir = root_open_parent(s->root_fd, s->rename_from, &from_name);
+    int to_dir = open_parent_named(s, arg, arg_len, to, &to_name);
+    int ok = from_dir >= 0 && to_dir >= 0 && renameat(from_dir, from_name, to_dir, to_name) == 0;
+    if (from_dir >= 0)
+        close(from_dir);
+    if (to_dir >= 0)
+        close(to_dir);
+    return ok ? reply(s, 250, "Renamed to %s.", to) : reply(s, 550, "Cannot rename that.");
 }

@@ -58,11 +58,16 @@ static int load_body(struct cached_file *f, int fd)
 }
 
 /* The 200 heads, built once by common/response.c; only Date changes later. */
-static int make_heads(struct cached_file *f, const char *mime)
+static int make_heads(struct cached_file *f)
 {
+    struct file_version v = { f->size, f->mtime, f->ctime, f->ino };
+    struct file_answer whole = { 200, 0, f->size };
+    char validators[256];
+    if (http_validator_lines(validators, sizeof validators, &v, &whole) == 0)
+        return -1;
     for (int ka = 0; ka <= 1; ka++) {
-        f->head_len[ka] =
-            http_format_head(f->head[ka], sizeof f->head[ka], 200, mime, f->size, ka, NULL);
+        f->head_len[ka] = http_format_head(f->head[ka], sizeof f->head[ka], 200, f->mime, f->size,
+                                           ka, validators);
         const char *d =
             f->head_len[ka] ? memmem(f->head[ka], f->head_len[ka], "\r\nDate: ", 8) : NULL;
         if (d == NULL || (size_t)(d + 8 - f->head[ka]) + 29 > f->head_len[ka])
@@ -88,6 +93,7 @@ static struct cached_file *make_entry(const char *key, size_t key_len, struct re
     f->ino = st->st_ino;
     f->mtime = st->st_mtim;
     f->ctime = st->st_ctim;
+    f->mime = r->mime;
     f->checked_ms = now_ms;
     f->used_ms = now_ms;
     memcpy(f->key, key, key_len);
@@ -100,7 +106,7 @@ static struct cached_file *make_entry(const char *key, size_t key_len, struct re
         close(f->fd); /* the bytes are here: the descriptor is not needed */
         f->fd = -1;
     }
-    if (make_heads(f, r->mime) < 0) {
+    if (make_heads(f) < 0) {
         filecache_put(f);
         return NULL;
     }

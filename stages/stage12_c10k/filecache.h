@@ -49,9 +49,10 @@ struct cached_file {
     ino_t ino;
     struct timespec mtime;
     struct timespec ctime;
+    const char *mime;
     long long checked_ms; /* when it was last found unchanged */
     long long used_ms;    /* when it was last served */
-    size_t head_len[2];   /* [keep_alive]: a complete 200 head */
+    size_t head_len[2];   /* [keep_alive]: a complete 200 head, validators included */
     size_t date_at[2];    /* where its Date value starts */
     char head[2][FILECACHE_HEAD_MAX];
     size_t key_len;

@@ -299,14 +299,20 @@ static void start_reply(struct conn *c, size_t head_len)
         rep->status = 200;
         rep->keep_alive = keep_alive;
         rep->file_fd = -1;
+        rep->file_offset = 0;
         rep->body_len = f->size;
         rep->head_len = filecache_head(f, keep_alive, http_date_cached(now_sec), rep->head);
-        if (req->method == HTTP_GET && f->size > 0) {
+        rep->file_remaining = req->method == HTTP_GET ? f->size : 0;
+        if (http_is_conditional(req)) { /* 304, a range, ...: common/ decides and writes */
+            struct file_version v = { f->size, f->mtime, f->ctime, f->ino };
+            http_reply_file(rep, req, &v, f->mime, keep_alive);
+        }
+        if (rep->file_remaining > 0) {
             c->file = f;
             c->body_mem = f->body;
             c->body_fd = f->fd;
-            c->body_off = 0;
-            c->body_left = f->size;
+            c->body_off = rep->file_offset;
+            c->body_left = rep->file_remaining;
         } else {
             filecache_put(f);
         }
