@@ -53,6 +53,7 @@ teardown() { stop_server; }
 @test "SIGTERM and SIGINT exit 0" { check_sigterm_exits_0; }
 @test "bad option exits 2" { check_bad_option_exits_2; }
 @test "port in use exits 2" { check_port_in_use_exits_2; }
+@test "restart on the same port at once (TIME_WAIT)" { check_restart_same_port; }
 @test "missing docroot exits 2" { check_missing_docroot_exits_2; }
 
 # The iterative model's weakness, asserted as such: while one client sits on

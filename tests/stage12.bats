@@ -98,6 +98,7 @@ teardown() {
 @test "lifecycle: bad options exit 2" { check_bad_option_exits_2; }
 @test "lifecycle: bad -w/-t/-c values exit 2" { check_stage12_bad_values_exit_2; }
 @test "lifecycle: port in use exits 2" { check_port_in_use_exits_2; }
+@test "lifecycle: restart on the same port at once (TIME_WAIT)" { check_restart_same_port; }
 @test "lifecycle: missing docroot exits 2" { check_missing_docroot_exits_2; }
 
 # stage 12's own

@@ -103,3 +103,19 @@ stop_server_and_check_log() {
         fail "sanitizer report in the server log:" "$(grep -E -A8 'Sanitizer|runtime error:' "$SERVER_LOG" | head -n 30)"
     fi
 }
+
+# Idle, with 20 keep-alive connections open that each had their reply: the
+# server still sleeps (under 3 % of a CPU over 2 s).  A loop that asks
+# level-triggered epoll for EPOLLOUT on them when it has nothing to write
+# is woken for ever: a socket with room in its send buffer is writable.
+check_idle_cpu_near_zero_with_open_connections() {
+    local base pct
+    base=$(fd_count "$SERVER_PID")
+    spawn_helper "$NETPOKE" -m 20 -H 5 -t 8 "$PORT" 'GET /hello.txt HTTP/1.1\r\nHost: test\r\n\r\n'
+    wait_until 3 eval '(( $(fd_count "$SERVER_PID") >= base + 20 ))' ||
+        fail "the 20 connections were not accepted ($(fd_count "$SERVER_PID") descriptors, $base before)" || return 1
+    sleep 0.3   # their requests answered
+    pct=$(idle_cpu_percent "$SERVER_PID" 2)
+    ((pct < 3)) || fail "idle with 20 open connections, the server used $pct % of a CPU (expected near 0)" || return 1
+    (($(fd_count "$SERVER_PID") >= base + 20)) || fail "the connections were closed while idle"
+}
