@@ -103,6 +103,31 @@ check_one_thread_under_load() {
 }
 @test "one thread under load" { check_one_thread_under_load; }
 
+# A SIGTERM that arrives while a coroutine runs is not lost.  strace injects
+# it at the server's first accept() (the accept coroutine tries once at
+# start, and parks on EAGAIN): the server must be gone within 2 s, though
+# no client ever comes to wake it.  Were the stop signals unblocked inside
+# coroutines, the handler would run there and then, and the scheduler would
+# go to sleep in ppoll() with nothing pending, for as long as nobody calls.
+check_sigterm_at_first_accept() {
+    command -v strace > /dev/null || skip "strace(1) is missing (apt-get install strace)"
+    local trace=$BATS_TEST_TMPDIR/accept.trace
+    stop_server
+    rm -f "$SERVER_LOG"
+    # LeakSanitizer cannot run under ptrace: off for this one server.
+    SERVER_WRAPPER="env ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -qq -o $trace
+        -e trace=accept,accept4 -e inject=accept,accept4:signal=SIGTERM:when=1 ${SERVER_WRAPPER:-}" \
+        start_server || return 1
+    wait_until 2 grep -q accept "$trace" || fail "the server did not call accept() without a client" || return 1
+    wait_until 2 eval '! process_alive "$SERVER_PID"' ||
+        fail "SIGTERM came at its first accept(): still running 2 s later" || return 1
+    local pid=$SERVER_PID status=0
+    SERVER_PID=     # gone: teardown has nothing to stop
+    wait "$pid" 2>/dev/null || status=$?
+    [[ $status == 0 ]] || fail "after SIGTERM at its first accept() the server exited with $status"
+}
+@test "a SIGTERM that lands while a coroutine runs is not lost" { check_sigterm_at_first_accept; }
+
 # 10 000 connections, 500 at a time, each a coroutine with its own stack.
 # While 500 are held, the address space has grown by at least their stacks
 # (64 KiB each); after all have left, address space and resident memory are

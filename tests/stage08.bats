@@ -87,3 +87,4 @@ teardown() { stop_server_and_check_log; }
 # --- one thread, never blocked by one client --------------------------------------
 @test "a 50 MB download to a slow reader arrives whole while others are served" { check_slow_big_download_while_others_served; }
 @test "keepalive: 200 pipelined requests in one write all answered" { check_pipelined_burst_200; }
+@test "keepalive: 200 pipelined requests of 1 KB (200 KB) all answered" { check_pipelined_burst_200k; }

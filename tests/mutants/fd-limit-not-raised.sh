@@ -3,7 +3,7 @@
 stage=stage12
 question=9
 what="RLIMIT_NOFILE not raised: the soft limit caps the clients at about 1 000"
-checks="fd limit"
+checks="soft fd limit of 512"
 mutate() {
     edit stages/stage12_c10k/main.c 's/\n[ \t]*rl\.rlim_cur = rl\.rlim_max;//'
 }

@@ -4,7 +4,7 @@
 stage=stage12
 question=8
 what="idle keep-alive connections never time out"
-checks="-t 1 closes"
+checks="closes a silent connection|closes an idle keep-alive"
 mutate() {
     edit stages/stage12_c10k/worker.c 's/(static void on_timeout\(struct timer \*t\)\n\{.*?\n    \}\n)    conn_close\(c\);\n\}/${1}}/s'
 }

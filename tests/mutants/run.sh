@@ -111,7 +111,8 @@ build() {
 # suite NAME BINARY FILTER SECONDS: run the stage's suite (only the checks
 # matching FILTER, when given) against BINARY, in a process group of its
 # own; stop at the first failure or the deadline.  Prints the name of the
-# first failing check; returns 0 (one failed), 1 (none did), 124 (timed out).
+# first failing check; returns 0 (one failed), 1 (none did), 124 (timed
+# out), 3 (no check ran: a filter that matches nothing, a suite that breaks).
 suite() {
     local name=$1 bin=$2 filter=$3 limit=$4 dir=$out/$1
     local log=$dir/bats.all.tap tmp=$dir/tmp
@@ -144,7 +145,7 @@ suite() {
         return 0
     fi
     ((timed_out)) && return 124
-    grep -q '^ok ' "$log" || { echo "(the suite ran no check)"; return 124; }
+    grep -q '^ok ' "$log" || { echo "no check ran: $(head -n 1 "$log")"; return 3; }
     return 1
 }
 
@@ -162,12 +163,15 @@ one() {
         rc=$?
         if ((rc == 0)); then
             verdict=caught
+        elif ((rc == 3)); then
+            verdict=BROKEN check="checks='$checks': $check"
         else
             check=$(suite "$name" "$bin" "" "$limit")
             rc=$?
             case $rc in
                 0) verdict=caught check="$check (whole suite)" ;;
                 124) verdict=MISSED check="no check failed within ${limit}s" ;;
+                3) verdict=BROKEN ;;
                 *) verdict=MISSED check="every check passed" ;;
             esac
         fi
