@@ -5,6 +5,7 @@
 #   tests/mutants/run.sh NAME...          only these
 #   tests/mutants/run.sh --build NAME     build bin/stageNN-NAME and show its diff (make mutant)
 #   tests/mutants/run.sh --list           name, stage, course question, the bug
+#   tests/mutants/run.sh --notes          put the last run's tables into NOTES.md
 #
 # Each tests/mutants/NAME.sh is one bug a student really writes, made in one
 # reference stage by a scripted edit (see "The mutant files" below).  A
@@ -197,7 +198,35 @@ table() {
     done
 }
 
+# The course questions, and the mutants that show each one failing.
+by_question() {
+    echo "| question | the mutants that show its failure |"
+    echo "|---|---|"
+    local q n list
+    for q in 1 2 3 4 5 6 7 8 9; do
+        list=
+        for n in $(all_names); do
+            load "$n"
+            [[ $question == "$q" ]] && list+="${list:+, }\`$n\` ($stage)"
+        done
+        echo "| $q | ${list:-—} |"
+    done
+}
+
+# notes: the tables between NOTES.md's "mutants" markers, from the mutant
+# files and the last run's results (a mutant with no result says so).
+notes() {
+    local md=$root/NOTES.md tables
+    grep -q '^<!-- mutants table begin -->$' "$md" || die "NOTES.md has no '<!-- mutants table begin -->' marker"
+    tables=$(by_question; echo; table $(all_names))
+    TABLES=$tables perl -0777 -pi -e \
+        's/(<!-- mutants table begin -->\n).*?(<!-- mutants table end -->)/$1$ENV{TABLES}\n$2/s' "$md"
+}
+
 case ${1:-} in
+    --notes)
+        notes
+        exit 0 ;;
     --list)
         for n in $(all_names); do
             load "$n"
