@@ -6,7 +6,7 @@
 #   make run [STAGE=…]   build and start a stage on port 8080 serving html/
 #   make test            unit tests + every bats suite; last line "N passed, N failed"
 #   make grade STAGE=stage07 SERVER=path/to/binary
-#   make diff A=stage06 B=stage07
+#   make diff B=stage07 [A=stage06]   (A defaults to the stage B was written from)
 #   make bench [QUICK=1] [STAGES="…"]   make c10k   make fuzz   make lint   make valgrind
 #   make mutants         build the classic student bugs (tests/mutants/), check the suites catch each
 #   make mutant NAME=et-one-bite         build one as bin/stage10-et-one-bite and show its diff
@@ -104,10 +104,29 @@ PORT  ?= 8080
 run: bin/$(STAGE)
 	bin/$(STAGE) -p $(PORT) -r html
 
+# `make diff B=stage07` shows what stage07 adds to the stage it was written
+# from (A= compares with another).  Stages 03-06 each start again from 02.
+# A folder stage is compared through the file that carries its idea.
+PARENT_stage02 := stage01
+PARENT_stage03 := stage02
+PARENT_stage04 := stage02
+PARENT_stage05 := stage02
+PARENT_stage06 := stage02
+PARENT_stage07 := stage06
+PARENT_stage08 := stage07
+PARENT_stage09 := stage08
+PARENT_stage10 := stage09
+PARENT_stage11 := stage03
+PARENT_stage12 := stage10
+IDEA_FILE_stage06 := co_server.c
+IDEA_FILE_stage11 := server.c
+IDEA_FILE_stage12 := worker.c
+idea_file = $(firstword $(wildcard stages/$(1)_*.c stages/$(1)_*/$(IDEA_FILE_$(1))))
+DIFF_A = $(or $(A),$(PARENT_$(B)))
 diff:
-	@test -n "$(A)" -a -n "$(B)" || { echo "usage: make diff A=stage06 B=stage07"; exit 2; }
-	@diff -u --color=auto $(firstword $(wildcard stages/$(A)_*.c stages/$(A)_*/*.c)) \
-	                      $(firstword $(wildcard stages/$(B)_*.c stages/$(B)_*/*.c)) || true
+	@test -n "$(B)" -a -n "$(call idea_file,$(B))" -a -n "$(call idea_file,$(DIFF_A))" || \
+	    { echo "usage: make diff B=stage07 [A=stage06]  (A: the stage B was written from)"; exit 2; }
+	@diff -u --color=auto $(call idea_file,$(DIFF_A)) $(call idea_file,$(B)) || true
 
 # --- tests, grading, measuring (each is a script you can read) ------------------
 deps:

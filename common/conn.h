@@ -26,6 +26,13 @@
  * read() or write() said EAGAIN: the guarantee edge-triggered epoll needs.
  * Requests are answered one at a time, in order: the next pipelined request
  * is parsed only after the previous reply has been sent completely.
+ *
+ * The price of "until EAGAIN" is fairness: there is no budget per turn, so a
+ * client that pipelines without pause and reads its replies as fast as they
+ * come keeps conn_run() busy, and every other connection waits for its turn
+ * to end (epoll(7), "Starvation").  A bounded turn must remember which
+ * connections stopped before EAGAIN and come back to them, because no new
+ * event will; we keep the simpler loop, and say so.
  */
 #ifndef SERVERLAB_CONN_H
 #define SERVERLAB_CONN_H

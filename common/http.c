@@ -133,8 +133,11 @@ static int parse_request_line(struct http_request *req, struct line l)
 
     const char *t = sp1 + 1, *end = l.p + l.n;
     const char *sp2 = memchr(t, ' ', (size_t)(end - t));
-    if (sp2 == NULL) /* "GET /": HTTP/0.9 had no version; we speak only 1.x */
-        return fail(req, (size_t)(end - t) > HTTP_MAX_TARGET ? 414 : 505);
+    /* "GET /": RFC 9112's request line requires the version, so this is a
+     * malformed line (400); 505 is for a version given and not supported.
+     * (HTTP/0.9 sent such lines; we speak only 1.x.) */
+    if (sp2 == NULL)
+        return fail(req, (size_t)(end - t) > HTTP_MAX_TARGET ? 414 : 400);
     req->target = t;
     req->target_len = (size_t)(sp2 - t);
     if (req->target_len == 0)

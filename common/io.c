@@ -9,6 +9,18 @@
 #include <time.h>
 #include <unistd.h>
 
+/* A signal that arrives after some bytes went out does not make the call
+ * fail with EINTR: it returns the short count, like a full buffer would.
+ * So the flag is tested after every short transfer too; otherwise the next
+ * call blocks again, and a client that never reads keeps us for ever.
+ * (A signal landing between that test and the next call would be missed
+ * until the call returns; the window is a few instructions wide.) */
+static int stopped(void)
+{
+    errno = EINTR;
+    return -1;
+}
+
 int write_all(int fd, const void *buf, size_t len)
 {
     const char *p = buf;
@@ -23,6 +35,8 @@ int write_all(int fd, const void *buf, size_t len)
         }
         p += n; /* a short write: the socket buffer took only part of it */
         len -= (size_t)n;
+        if (len > 0 && stop_requested)
+            return stopped(); /* see stopped() */
     }
     return 0;
 }
@@ -44,6 +58,8 @@ int send_file_all(int sock, int file, off_t offset, off_t len)
             return -1;
         }
         len -= n; /* sendfile already advanced offset */
+        if (len > 0 && stop_requested)
+            return stopped();
     }
     return 0;
 }

@@ -73,7 +73,9 @@ static int status_for_errno(int err)
     // clang-format off
     switch (err) {
     case EACCES: case EPERM: case ELOOP: return 403;
-    case ENAMETOOLONG: return 414;
+    /* A name longer than the file system allows (NAME_MAX) names no file:
+     * not found, as nginx says; 414 is for a target over our 8 KiB limit. */
+    case ENAMETOOLONG: return 404;
     /* The server ran out of descriptors or memory: the file may well exist,
      * so "not found" would be a lie; "try again later" is the truth. */
     case EMFILE: case ENFILE: case ENOMEM: return 503;

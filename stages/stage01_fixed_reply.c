@@ -17,6 +17,7 @@
  * Weakness: it serves nothing real.  Stage 02 maps URLs to files.
  * (And it serves one client at a time: see stage 02's notes.)
  */
+#include <err.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -76,7 +77,7 @@ static void serve_client(int fd)
         len += sizeof page - 1;
     }
     if (write_all(fd, reply, len) < 0 && errno != EPIPE && errno != ECONNRESET)
-        perror("stage01: write");
+        warn("write");
     struct http_reply logged = { .status = 200, .body_len = sizeof page - 1 };
     http_log(&opt, head > 0 ? &req : NULL, &logged); /* with -v: "GET /path 200 177" */
 
@@ -97,7 +98,7 @@ int main(int argc, char **argv)
         int fd = accept(listen_fd, NULL, NULL);
         if (fd < 0) {
             if (errno != EINTR) /* EINTR: a signal; the loop test looks at it */
-                perror("stage01: accept");
+                warn("accept");
             continue;
         }
         serve_client(fd);

@@ -18,6 +18,7 @@
  *
  * Stage 03 serves each client in its own process.
  */
+#include <err.h>
 #include <errno.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -70,7 +71,7 @@ static void serve_client(int fd)
 
     /* EPIPE or ECONNRESET here only means the client left early. */
     if (send_reply(fd, &rep) < 0 && errno != EPIPE && errno != ECONNRESET && errno != EINTR)
-        perror("stage02: send");
+        warn("send");
     http_reply_done(&rep);
 
     /* Unread bytes (a request body, junk after a bad request) would turn our
@@ -92,7 +93,7 @@ int main(int argc, char **argv)
         int fd = accept(listen_fd, NULL, NULL);
         if (fd < 0) {
             if (errno != EINTR) /* EINTR: a signal; the loop test looks at it */
-                perror("stage02: accept");
+                warn("accept");
             continue;
         }
         serve_client(fd);

@@ -21,6 +21,7 @@
  * flood of processes, without a limit.
  * Stage 04 forks a fixed pool of workers once, at start, and reuses them.
  */
+#include <err.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -78,7 +79,7 @@ static void serve_client(int fd)
 
     /* EPIPE or ECONNRESET here only means the client left early. */
     if (send_reply(fd, &rep) < 0 && errno != EPIPE && errno != ECONNRESET && errno != EINTR)
-        perror("stage03: send");
+        warn("send");
     http_reply_done(&rep);
 
     /* Unread bytes (a request body, junk after a bad request) would turn our
@@ -110,7 +111,7 @@ static void install_child_reaper(void)
     struct sigaction sa = { .sa_handler = reap_children, .sa_flags = SA_NOCLDSTOP };
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGCHLD, &sa, NULL) < 0) {
-        perror("stage03: sigaction SIGCHLD");
+        warn("sigaction SIGCHLD");
         exit(1);
     }
 }
@@ -137,7 +138,7 @@ static void refuse_busy(int fd)
     http_reply_error(&rep, 503, 0, 0);
     http_log(&opt, NULL, &rep);
     if (send_reply(fd, &rep) < 0 && errno != EPIPE && errno != ECONNRESET && errno != EINTR)
-        perror("stage03: send");
+        warn("send");
     http_reply_done(&rep);
     lingering_close(fd, 100); /* its request is unread: close without a reset */
 }
@@ -155,14 +156,14 @@ int main(int argc, char **argv)
         int fd = accept(listen_fd, NULL, NULL);
         if (fd < 0) {
             if (errno != EINTR) /* EINTR: a signal; the loop test looks at it */
-                perror("stage03: accept");
+                warn("accept");
             continue;
         }
         pid_t pid = fork();
         if (pid == 0)
             serve_in_child(listen_fd, fd);
         if (pid < 0) {
-            perror("stage03: fork");
+            warn("fork");
             refuse_busy(fd);
             continue;
         }

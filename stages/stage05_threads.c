@@ -9,7 +9,8 @@
  * instead of calling serve_client itself.  Detached, because nobody waits
  * for a client thread to finish: its resources go back when it ends (a
  * joinable thread that nobody joins stays a "zombie thread", holding its
- * stack).  The stack is small and explicit: the default, 8 MiB of address
+ * stack).  The stack is small and explicit: glibc's default, the soft
+ * RLIMIT_STACK (8 MiB on most systems; 2 MiB when unlimited) of address
  * space per thread, is far more than serve_client needs.  The threads share
  * nothing they write: each has its own buffers on its own stack; opt is
  * only read; stdio locks stderr for each log line.  Only the main thread
@@ -22,6 +23,7 @@
  * blocks.  Ten thousand clients mean ten thousand threads, and most of them
  * only wait.  Stage 06 switches between clients in user space instead.
  */
+#include <err.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -83,7 +85,7 @@ static void serve_client(int fd)
 
     /* EPIPE or ECONNRESET here only means the client left early. */
     if (send_reply(fd, &rep) < 0 && errno != EPIPE && errno != ECONNRESET && errno != EINTR)
-        perror("stage05: send");
+        warn("send");
     http_reply_done(&rep);
 
     /* Unread bytes (a request body, junk after a bad request) would turn our
@@ -124,7 +126,7 @@ static void refuse_busy(int fd)
     http_reply_error(&rep, 503, 0, 0);
     http_log(&opt, NULL, &rep);
     if (send_reply(fd, &rep) < 0 && errno != EPIPE && errno != ECONNRESET && errno != EINTR)
-        perror("stage05: send");
+        warn("send");
     http_reply_done(&rep);
     lingering_close(fd, 100); /* its request is unread: close without a reset */
 }
@@ -145,12 +147,12 @@ int main(int argc, char **argv)
         int fd = accept(listen_fd, NULL, NULL);
         if (fd < 0) {
             if (errno != EINTR) /* EINTR: a signal; the loop test looks at it */
-                perror("stage05: accept");
+                warn("accept");
             continue;
         }
         int err = start_client_thread(&attr, fd);
         if (err != 0) {
-            fprintf(stderr, "stage05: pthread_create: %s\n", strerror(err));
+            warnx("pthread_create: %s", strerror(err));
             refuse_busy(fd);
         }
     }

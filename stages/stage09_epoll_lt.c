@@ -18,11 +18,15 @@
  * is proportional to the ready sockets, not to all of them.
  *
  * Weakness: still one core.  Level-triggered, a socket that stays ready is
- * returned by every epoll_wait() until we deal with it (here the listener:
- * each pending connection costs one more epoll_wait()).  Stage 10 uses
- * edge-triggered epoll: one report per change, and the duty to drain.
+ * returned by every epoll_wait() until we deal with it.  That is what lets
+ * this loop accept one connection per report (each further pending
+ * connection costs one more epoll_wait(): a property of accepting one at a
+ * time, which level triggering tolerates, not of level triggering itself;
+ * accepting until EAGAIN would save those calls here too).  Stage 10 uses
+ * edge-triggered epoll: no repeated reports, and the duty to drain.
  * No limits and no timeouts: idle connections are kept forever (stage 12).
  */
+#include <err.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -53,7 +57,7 @@ static void accept_client(int ep, int listen_fd)
         return;
     struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
     if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
-        perror("stage09: epoll_ctl ADD");
+        warn("epoll_ctl ADD");
         conn_close(c);
         return;
     }
@@ -66,14 +70,14 @@ static void serve_client(int ep, struct conn *c)
 {
     enum conn_want want = conn_run(c);
     if (want == CONN_WANT_CLOSE) {
-        conn_close(c); /* close() also drops it from the interest list */
+        conn_close(c); /* its only descriptor: close() drops it from epoll */
         return;
     }
     unsigned interest = want == CONN_WANT_WRITE ? EPOLLOUT : EPOLLIN;
     if (interest != c->interest) {
         struct epoll_event ev = { .events = interest, .data.ptr = c };
         if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) < 0) {
-            perror("stage09: epoll_ctl MOD");
+            warn("epoll_ctl MOD");
             conn_close(c);
             return;
         }
@@ -90,7 +94,7 @@ int main(int argc, char **argv)
     int ep = epoll_create1(EPOLL_CLOEXEC);
     struct epoll_event lev = { .events = EPOLLIN, .data.ptr = NULL }; /* NULL: the listener */
     if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd, &lev) < 0) {
-        perror("stage09: epoll");
+        warn("epoll");
         return 1;
     }
 
@@ -112,7 +116,7 @@ int main(int argc, char **argv)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            perror("stage09: epoll_wait");
+            warn("epoll_wait");
             break;
         }
         for (int i = 0; i < n; i++) {

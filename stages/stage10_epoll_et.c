@@ -1,9 +1,12 @@
 /* stage10 — epoll, edge-triggered: one report per change, and the duty to drain.
  *
  * Model: stage09's loop, with every descriptor registered EPOLLET.  An
- * edge-triggered socket is reported when it *becomes* ready (new bytes
- * arrived, room appeared in the send buffer, a connection was queued), once,
- * instead of on every epoll_wait() for as long as it *is* ready.
+ * edge-triggered socket is reported when something *happens* to it (bytes
+ * arrived, room appeared in the send buffer, a connection was queued), once
+ * per happening, instead of on every epoll_wait() for as long as it *is*
+ * ready.  On Linux each arrival is a new event even if earlier bytes still
+ * wait unread (epoll(7); bin/etdemo shows it): what ET takes away is the
+ * repeated report of bytes that are already there.
  *
  * What changed since stage09:
  *   - EPOLLET on the listener and on every connection;
@@ -21,15 +24,19 @@
  *     n = read(c->fd, buf, sizeof buf);   // 4 KiB of an 8 KiB pipelined burst
  *     handle(buf, n);                     // ...then back to epoll_wait()
  *
- * The other 4 KiB stay in the socket.  No new edge comes — the socket never
- * went from empty to non-empty again — and the client, waiting for the
- * answers to the requests in those bytes, waits forever.  The same holds for
- * accept() and for a write stopped before EAGAIN.
+ * The other 4 KiB stay in the socket, and nothing reports them again.  A
+ * new event would come if the client sent more, but it sends nothing: it is
+ * waiting for the answers to the requests in those bytes, and waits forever.
+ * The same holds for accept() (a report may stand for several queued
+ * connections) and for a write stopped before EAGAIN.
  *
  * Weakness: one core, and no limits or timeouts: idle connections are kept
- * forever, and the descriptor limit caps the number of clients.  Stage 12
+ * forever, and the descriptor limit caps the number of clients.  Draining
+ * to EAGAIN has no budget per turn: a client that pipelines without pause
+ * and reads fast holds the loop while others wait (see common/conn.h).  Stage 12
  * uses all cores, raises the limits and closes idle connections.
  */
+#include <err.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -58,7 +65,7 @@ static void accept_clients(int ep, int listen_fd)
             continue;
         struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLET, .data.ptr = c };
         if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
-            perror("stage10: epoll_ctl ADD");
+            warn("epoll_ctl ADD");
             conn_close(c);
         }
     }
@@ -70,7 +77,7 @@ static void accept_clients(int ep, int listen_fd)
 static void serve_client(struct conn *c)
 {
     if (conn_run(c) == CONN_WANT_CLOSE)
-        conn_close(c); /* close() also drops it from the interest list */
+        conn_close(c); /* its only descriptor: close() drops it from epoll */
 }
 
 int main(int argc, char **argv)
@@ -83,7 +90,7 @@ int main(int argc, char **argv)
     struct epoll_event lev = { .events = EPOLLIN | EPOLLET,
                                .data.ptr = NULL }; /* NULL: the listener */
     if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd, &lev) < 0) {
-        perror("stage10: epoll");
+        warn("epoll");
         return 1;
     }
 
@@ -105,7 +112,7 @@ int main(int argc, char **argv)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            perror("stage10: epoll_wait");
+            warn("epoll_wait");
             break;
         }
         for (int i = 0; i < n; i++) {

@@ -29,6 +29,7 @@ teardown() { stop_server; }
 # paths
 @test "301 for a directory without slash" { check_301_directory; }
 @test "404 for a missing file" { check_404_missing; }
+@test "404 for a name segment longer than NAME_MAX" { check_404_long_segment; }
 @test "404 for a directory without index" { check_404_dir_without_index; }
 @test "traversal battery refused" { check_traversal_battery; }
 @test "symlink out of the docroot refused" { check_symlink_out_refused; }
@@ -57,6 +58,7 @@ teardown() { stop_server; }
 @test "ready line" { check_ready_line; }
 @test "-v logs each request" { check_verbose_log; }
 @test "SIGTERM and SIGINT exit 0" { check_sigterm_exits_0; }
+@test "SIGTERM mid-reply to a client that never reads: gone within 1 s" { check_sigterm_mid_reply; }
 @test "bad option exits 2" { check_bad_option_exits_2; }
 @test "port in use exits 2" { check_port_in_use_exits_2; }
 @test "restart on the same port at once (TIME_WAIT)" { check_restart_same_port; }

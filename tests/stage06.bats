@@ -28,6 +28,7 @@ teardown() { stop_server; }
 # paths
 @test "301 for a directory without slash" { check_301_directory; }
 @test "404 for a missing file" { check_404_missing; }
+@test "404 for a name segment longer than NAME_MAX" { check_404_long_segment; }
 @test "404 for a directory without index" { check_404_dir_without_index; }
 @test "traversal battery refused" { check_traversal_battery; }
 @test "symlink out of the docroot refused" { check_symlink_out_refused; }
@@ -56,6 +57,7 @@ teardown() { stop_server; }
 @test "ready line" { check_ready_line; }
 @test "-v logs each request" { check_verbose_log; }
 @test "SIGTERM and SIGINT exit 0" { check_sigterm_exits_0; }
+@test "SIGTERM mid-reply to a client that never reads: gone within 1 s" { check_sigterm_mid_reply; }
 @test "bad option exits 2" { check_bad_option_exits_2; }
 @test "port in use exits 2" { check_port_in_use_exits_2; }
 @test "restart on the same port at once (TIME_WAIT)" { check_restart_same_port; }
@@ -192,3 +194,32 @@ check_503_when_no_stack() {
     expect_status 200
 }
 @test "503 when no stack can be mapped, service resumes after" { check_503_when_no_stack; }
+
+# SIGTERM and SIGINT are let through only inside the scheduler's ppoll; while
+# a coroutine runs they must stay blocked, or a stop that lands then sets the
+# flag and ppoll goes to sleep without seeing it.  A ucontext carries a
+# signal mask and swapcontext installs it (rt_sigprocmask), so strace shows
+# the mask each coroutine runs with: it must include INT and TERM.
+check_coroutines_keep_stop_signals_blocked() {
+    command -v strace >/dev/null || skip "strace(1) is missing"
+    local trace=$BATS_TEST_TMPDIR/strace.out tracer
+    strace -q -f -e trace=rt_sigprocmask -o "$trace" -p "$SERVER_PID" 2>/dev/null 3>&- &
+    tracer=$!
+    HELPER_PIDS+=("$tracer")
+    wait_until 5 eval 'grep -q "^TracerPid:[[:space:]]*$tracer\$" /proc/$SERVER_PID/status' ||
+        fail "strace did not attach to the server" || return 1
+    http_get /hello.txt
+    expect_status 200 || return 1
+    http_get /index.html
+    expect_status 200 || return 1
+    wait_until 5 eval 'grep -q SIG_SETMASK "$trace"' || true
+    kill -INT "$tracer" 2>/dev/null
+    wait "$tracer" 2>/dev/null || true
+    local sets
+    sets=$(grep 'SIG_SETMASK' "$trace" | grep -v 'resumed>' || true)
+    [[ -n $sets ]] || fail "no context switch installed a signal mask:" "$(head -n 20 "$trace")" || return 1
+    local bad
+    bad=$(grep -v 'SIG_SETMASK, \[[^]]*INT TERM' <<<"$sets" || true)
+    [[ -z $bad ]] || fail "a switch let SIGINT/SIGTERM through outside ppoll:" "$(head -n 5 <<<"$bad")"
+}
+@test "coroutines run with SIGINT and SIGTERM blocked" { check_coroutines_keep_stop_signals_blocked; }

@@ -29,6 +29,7 @@ teardown() { stop_server_and_check_log; }
 # paths
 @test "paths: 301 for a directory without slash" { check_301_directory; }
 @test "paths: 404 for a missing file" { check_404_missing; }
+@test "paths: 404 for a name segment longer than NAME_MAX" { check_404_long_segment; }
 @test "paths: 404 for a directory without index" { check_404_dir_without_index; }
 @test "paths: traversal battery refused" { check_traversal_battery; }
 @test "paths: symlink out of the docroot refused" { check_symlink_out_refused; }
@@ -93,3 +94,17 @@ teardown() { stop_server_and_check_log; }
 @test "ET draining: 200 pipelined requests of 1 KB (200 KB) all answered" { check_pipelined_burst_200k; }
 @test "ET draining: 1 000 keep-alive connections x 20 requests" { check_1000_keepalive_connections_x20; }
 @test "idle: CPU near zero over 2 s" { check_idle_cpu_near_zero; }
+
+# What the notes and the head comment teach about EPOLLET, run on this kernel
+# (tests/tools/etdemo.c): a new event for each arrival even with bytes
+# unread, none for bytes already there, EPOLLRDHUP for a FIN, EPOLLOUT when
+# room comes back.  It exits 1 when the kernel answers otherwise.
+check_et_model_as_taught() {
+    local demo=$ROOT/bin/etdemo
+    [[ -x $demo ]] || fail "no $demo (make builds it)" || return 1
+    run timeout 20 "$demo"
+    [[ $status == 0 ]] || fail "etdemo exited $status:" "$output" || return 1
+    grep -q '10 more arrive, 10 still unread *-> event: EPOLLIN' <<<"$output" ||
+        fail "no second EPOLLIN for new bytes behind unread ones:" "$output"
+}
+@test "the edge-triggered model taught is this kernel's (bin/etdemo)" { check_et_model_as_taught; }

@@ -257,6 +257,23 @@ no_stor_leftovers() {
     ! grep -q SECRET "$REPLY" || fail "secret leaked"
 }
 
+# Dotfiles are not served (the server's own upload temporaries are
+# ".stor-*"), and the reply says so: "No such file" of .hidden, which
+# exists, would be untrue.  A missing file still gets "No such file".
+@test "dotfiles refused with a 550 that says why, not 'No such file'" {
+    start_server
+    [[ -f $DOCROOT/.hidden ]] || fail "fixture: no .hidden" || return 1
+    control 'RETR .hidden' 'SIZE .hidden' 'RETR sub/../.hidden' 'RETR no-such-file.txt'
+    replies > "$BATS_TEST_TMPDIR/r"
+    local i
+    for i in 1 2 3; do
+        [[ $(sed -n "${i}p" "$BATS_TEST_TMPDIR/r") == '550 Names beginning with a dot are not served.' ]] ||
+            fail "line $i:" "$(cat "$BATS_TEST_TMPDIR/r")" || return 1
+    done
+    [[ $(sed -n 4p "$BATS_TEST_TMPDIR/r") == '550 No such file.' ]] || fail "missing file:" "$(cat "$BATS_TEST_TMPDIR/r")" || return 1
+    ! grep -q '^hidden' "$REPLY" || fail "the dotfile's content was sent"
+}
+
 @test "CWD and CDUP move inside the root and never above it" {
     start_server
     control 'CWD sub' 'PWD' 'SIZE inner.txt' 'CDUP' 'CDUP' 'PWD' 'CWD /sub/' 'PWD'

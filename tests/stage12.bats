@@ -39,6 +39,7 @@ teardown() {
 # paths
 @test "paths: 301 for a directory without slash" { check_301_directory; }
 @test "paths: 404 for a missing file" { check_404_missing; }
+@test "paths: 404 for a name segment longer than NAME_MAX" { check_404_long_segment; }
 @test "paths: 404 for a directory without index" { check_404_dir_without_index; }
 @test "paths: traversal battery" { check_traversal_battery; }
 @test "paths: symlink out of the docroot refused" { check_symlink_out_refused; }
@@ -147,8 +148,8 @@ warm_file_cache() {
 }
 
 # The ready line as check_ready_line wants it, except that stage12 first
-# prints one line with the limits it set (the spec asks it to report the fd
-# limit).  Nothing else without -v.
+# prints one line with the limits it set (the fd limit it raised to, so an
+# operator sees it).  Nothing else without -v.
 check_stage12_ready_lines() {
     local re="^stage12 listening on http://127\\.0\\.0\\.1:$PORT/ \\(docroot (.+)\\)\$"
     [[ $(grep -c '' "$SERVER_LOG") == 2 ]] || fail "expected 2 lines on stderr:" "$(cat "$SERVER_LOG")" ||

@@ -24,6 +24,7 @@
  * each connection's state in a struct, and stage 09 lets epoll say which
  * sockets are ready; stage 12 uses all the cores.
  */
+#include <err.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -78,7 +79,7 @@ static void serve_client(int fd)
 
     /* EPIPE or ECONNRESET here only means the client left early. */
     if (co_send_reply(fd, &rep) < 0 && errno != EPIPE && errno != ECONNRESET && errno != EINTR)
-        perror("stage06: send");
+        warn("send");
     http_reply_done(&rep);
 
     /* Unread bytes (a request body, junk after a bad request) would turn our
@@ -109,7 +110,7 @@ static void refuse_busy(int fd)
         continue;
     if (write(fd, rep.head, rep.head_len) < 0 && errno != EAGAIN && errno != EPIPE &&
         errno != ECONNRESET)
-        perror("stage06: send");
+        warn("send");
     http_reply_done(&rep);
     close(fd);
 }
@@ -123,11 +124,11 @@ static void accept_coroutine(void *arg)
         int fd = co_accept(listen_fd);
         if (fd < 0) {
             if (errno != EINTR)
-                perror("stage06: accept");
+                warn("accept");
             continue;
         }
         if (coro_spawn(client_coroutine, (void *)(intptr_t)fd) < 0) {
-            perror("stage06: coroutine");
+            warn("coroutine");
             refuse_busy(fd);
         }
     }
@@ -141,7 +142,7 @@ int main(int argc, char **argv)
     announce_ready(&opt, listen_fd, "http", "docroot");
 
     if (coro_spawn(accept_coroutine, &listen_fd) < 0) {
-        perror("stage06: coroutine");
+        warn("coroutine");
         return 1;
     }
     coro_run(); /* until SIGTERM or SIGINT */

@@ -14,6 +14,7 @@
 #include "coro.h"
 #include "net.h"
 
+#include <err.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -166,6 +167,13 @@ static void coroutine_main(void)
 
 /* ---- stacks --------------------------------------------------------------- */
 
+/* SIGTERM and SIGINT: what stops the server (net.h). */
+static void add_stop_signals(sigset_t *mask)
+{
+    sigaddset(mask, SIGTERM);
+    sigaddset(mask, SIGINT);
+}
+
 /* The parked array and its pollfds must hold every live coroutine; growing
  * them here, where failure can be reported, means coro_wait never fails. */
 static int reserve_room(size_t n)
@@ -209,6 +217,12 @@ int coro_spawn(coro_fn *fn, void *arg)
         free(co);
         return -1;
     }
+    /* A ucontext carries a signal mask, and every swapcontext into it
+     * installs that mask (the one system call of a switch).  getcontext
+     * copied whatever mask the caller had, which is not the scheduler's when
+     * we are called before coro_run; the coroutine must run with SIGTERM and
+     * SIGINT blocked, like the scheduler outside ppoll (wait_for_events). */
+    add_stop_signals(&co->context.uc_sigmask);
     co->context.uc_stack.ss_sp = co->mapping + page;
     co->context.uc_stack.ss_size = CORO_STACK_SIZE;
     /* A new mapping may lie where an old stack was, whose frames ASan
@@ -272,7 +286,7 @@ static void wait_for_events(const sigset_t *unblocked)
             (struct pollfd){ .fd = parked[i]->wait_fd, .events = parked[i]->wait_events };
     if (ppoll(parked_pollfds, parked_count, timeout < 0 ? NULL : &ts, unblocked) < 0) {
         if (errno != EINTR)
-            perror("stage06: ppoll");
+            warn("ppoll");
         return;
     }
     long long now = now_ms();
@@ -297,8 +311,7 @@ void coro_run(void)
 {
     sigset_t stop_signals, unblocked;
     sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
+    add_stop_signals(&stop_signals);
     sigprocmask(SIG_BLOCK, &stop_signals, &unblocked);
 
     while (live_count > 0 && !stop_requested) {

@@ -12,6 +12,7 @@
  * get never leaves half a file under the real name.
  */
 #include <ctype.h>
+#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -40,7 +41,7 @@ static int connect_to(const char *host, const char *port)
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res;
     int rc = getaddrinfo(host, port, &hints, &res);
     if (rc != 0) {
-        fprintf(stderr, "stage11-client: %s:%s: %s\n", host, port, gai_strerror(rc));
+        warnx("%s:%s: %s", host, port, gai_strerror(rc));
         return -1;
     }
     int fd = -1;
@@ -53,7 +54,7 @@ static int connect_to(const char *host, const char *port)
     }
     freeaddrinfo(res);
     if (fd < 0)
-        fprintf(stderr, "stage11-client: cannot connect to %s:%s: %s\n", host, port,
+        warnx("cannot connect to %s:%s: %s", host, port,
                 strerror(errno));
     return fd;
 }
@@ -303,7 +304,7 @@ int main(int argc, char **argv)
         return 1;
     line_reader_init(&f.in, f.ctrl);
     if (login(&f) < 0) {
-        fprintf(stderr, "stage11-client: login failed: %s\n", f.text);
+        warnx("login failed: %s", f.text);
         return 1;
     }
 
@@ -312,7 +313,7 @@ int main(int argc, char **argv)
         for (int i = 3; i < argc && status == 0; i++) {
             int r = run(&f, argv[i]);
             if (r < 0) {
-                fprintf(stderr, "stage11-client: %s: %s\n", argv[i], f.text);
+                warnx("%s: %s", argv[i], f.text);
                 status = 1;
             }
             if (r == 1)

@@ -31,7 +31,8 @@ int has_control_char(const char *s, size_t len);
  * "/x" or relative "x/y", len bytes) into out, a clean virtual path.  No
  * interpretation of ".." and no exceptions: a name with a ".." segment,
  * a hidden ".name" segment or a control character is refused.  (The only
- * way up is CDUP.)  Returns 0, or -1 when the name is refused or too long. */
+ * way up is CDUP.)  Returns 0, or -1 when the name is refused or too long;
+ * errno is EPERM when a segment begins with a dot. */
 int vpath_join(const char *cwd, const char *name, size_t len, char *out, size_t cap);
 
 /* The last segment of a virtual path ("" for "/"). */

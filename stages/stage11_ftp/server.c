@@ -24,6 +24,7 @@
  * shared_command.c (parsing, lexical name checks), files.c (the root).
  */
 #include <arpa/inet.h>
+#include <err.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -120,7 +121,7 @@ static void spawn_session(int listen_fd, int conn, const struct config *cfg)
         _exit(0);
     }
     if (pid < 0)
-        perror("stage11: fork");
+        warn("fork");
     else
         children[slot] = pid;
     sigprocmask(SIG_SETMASK, &old, NULL);
@@ -171,7 +172,7 @@ int main(int argc, char **argv)
         int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
         if (conn < 0) {
             if (errno != EINTR && errno != ECONNABORTED)
-                perror("stage11: accept");
+                warn("accept");
             if (errno == EMFILE || errno == ENFILE)
                 sleep(1); /* out of descriptors: let sessions end first */
             continue;
@@ -408,10 +409,23 @@ static int cmd_pwd(struct session *s, const char *arg, size_t arg_len)
     return reply(s, 257, "\"%s\" is the current directory.", quoted);
 }
 
+/* A 550 for a name that could not be used.  Every segment that begins with
+ * a dot is refused (vpath_join: EPERM): ".." would climb out of the root,
+ * and the server's own upload temporaries are ".stor-*".  Saying "no such
+ * file" of a dotfile that exists would be untrue, so the reply says why. */
+static int refuse_name(struct session *s, const char *otherwise)
+{
+    if (errno == EPERM)
+        return reply(s, 550, "Names beginning with a dot are not served.");
+    return reply(s, 550, "%s", otherwise);
+}
+
 static int cmd_cwd(struct session *s, const char *arg, size_t arg_len)
 {
     char v[PATH_MAX];
-    if (vpath_join(s->cwd, arg, arg_len, v, sizeof v) < 0 || !root_is_dir(s->root, v))
+    if (vpath_join(s->cwd, arg, arg_len, v, sizeof v) < 0)
+        return refuse_name(s, "No such directory.");
+    if (!root_is_dir(s->root, v))
         return reply(s, 550, "No such directory.");
     strcpy(s->cwd, v);
     return reply(s, 250, "Directory changed to %s.", v);
@@ -555,7 +569,7 @@ static int send_listing(struct session *s, const char *arg, size_t arg_len, int 
     if (arg_len == 0)
         strcpy(v, s->cwd);
     else if (vpath_join(s->cwd, arg, arg_len, v, sizeof v) < 0)
-        return reply(s, 550, "No such file or directory.");
+        return refuse_name(s, "No such file or directory.");
 
     /* The listing is made before the data connection is opened, so that a
      * missing directory gets a plain 550. */
@@ -600,7 +614,7 @@ static int cmd_size(struct session *s, const char *arg, size_t arg_len)
     struct stat st;
     int fd = open_named(s, arg, arg_len, &st);
     if (fd < 0)
-        return reply(s, 550, "No such file.");
+        return refuse_name(s, "No such file.");
     close(fd);
     return reply(s, 213, "%lld", (long long)st.st_size);
 }
@@ -612,7 +626,7 @@ static int cmd_mdtm(struct session *s, const char *arg, size_t arg_len)
     char when[32];
     int fd = open_named(s, arg, arg_len, &st);
     if (fd < 0)
-        return reply(s, 550, "No such file.");
+        return refuse_name(s, "No such file.");
     close(fd);
     if (gmtime_r(&st.st_mtime, &tm) == NULL ||
         strftime(when, sizeof when, "%Y%m%d%H%M%S", &tm) == 0)
@@ -625,7 +639,7 @@ static int cmd_retr(struct session *s, const char *arg, size_t arg_len)
     struct stat st;
     int fd = open_named(s, arg, arg_len, &st);
     if (fd < 0)
-        return reply(s, 550, "No such file.");
+        return refuse_name(s, "No such file.");
     char what[64];
     snprintf(what, sizeof what, "a file (%lld bytes)", (long long)st.st_size);
     int data = open_data(s, what);

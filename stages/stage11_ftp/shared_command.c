@@ -1,6 +1,7 @@
 /* shared_command.c — see command.h.  Linked into the server and the client. */
 #include "command.h"
 
+#include <errno.h>
 #include <string.h>
 
 int parse_command(const char *line, size_t len, struct command_line *cmd)
@@ -56,7 +57,9 @@ int vpath_join(const char *cwd, const char *name, size_t len, char *out, size_t 
             /* "a//b" and "a/./b" are just "a/b" */
         } else if (p[0] == '.') {
             /* ".." would climb out; ".hidden" is not ours to show (the
-             * server's upload temporaries are named ".stor-*"). */
+             * server's upload temporaries are named ".stor-*").  EPERM
+             * lets the server say so, rather than "no such file". */
+            errno = EPERM;
             return -1;
         } else {
             if (n + 1 + seg + 1 > cap)

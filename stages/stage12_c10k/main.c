@@ -6,7 +6,8 @@
  * sockets bind the same port, and the kernel spreads new connections over
  * them by a hash of the 4-tuple.  No lock, no shared accept queue, no
  * thundering herd.  (-e instead shares one listener and registers it with
- * EPOLLEXCLUSIVE, so that one worker, not all, wakes per connection; NOTES.md
+ * EPOLLEXCLUSIVE, so that one or more workers, not all, wake per connection
+ * (epoll(7) says "one or more"); NOTES.md
  * compares the two.)  The master only starts, supervises and stops workers.
  *
  * What changed since stage10, and where:
@@ -32,6 +33,7 @@
  * friends shrink the crossings).  See NOTES.md, "stage12".
  */
 #include <arpa/inet.h>
+#include <err.h>
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -102,13 +104,13 @@ static long raise_fd_limit(long *was)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
-        perror("stage12: getrlimit");
+        warn("getrlimit");
         exit(2);
     }
     *was = (long)rl.rlim_cur;
     rl.rlim_cur = rl.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
-        perror("stage12: setrlimit");
+        warn("setrlimit");
         return *was;
     }
     return (long)rl.rlim_cur;
@@ -148,7 +150,7 @@ static void refuse_port_in_use(void)
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
         return;
     if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
-        fprintf(stderr, "stage12: cannot bind %s:%d: %s\n", opt.bind_addr, opt.port,
+        warnx("cannot bind %s:%d: %s", opt.bind_addr, opt.port,
                 strerror(errno));
         exit(2);
     }
@@ -163,7 +165,7 @@ static int open_fast_listener(int backlog, int reuseport)
      * inherited by every accepted socket: no setsockopt() per connection. */
     int one = 1;
     if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0)
-        perror("stage12: TCP_NODELAY");
+        warn("TCP_NODELAY");
     /* TCP_DEFER_ACCEPT: the kernel completes the handshake but queues the
      * connection for accept() only once its first bytes arrive.  A request
      * then costs one wake-up, not two (accept, then read), and a client that
@@ -171,7 +173,7 @@ static int open_fast_listener(int backlog, int reuseport)
      * of silence it is accepted anyway and -t starts timing it. */
     int secs = 1;
     if (setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof secs) < 0)
-        perror("stage12: TCP_DEFER_ACCEPT");
+        warn("TCP_DEFER_ACCEPT");
     return fd;
 }
 
@@ -181,7 +183,7 @@ static void spawn_worker(int i)
 {
     pid_t pid = fork();
     if (pid < 0) {
-        perror("stage12: fork");
+        warn("fork");
         return;
     }
     if (pid > 0) {
@@ -241,10 +243,10 @@ static void reap_workers(int stopping)
             if (stopping)
                 break;
             if (WIFSIGNALED(status))
-                fprintf(stderr, "stage12: worker %d killed by signal %d: restarting it\n", (int)pid,
+                warnx("worker %d killed by signal %d: restarting it", (int)pid,
                         WTERMSIG(status));
             else
-                fprintf(stderr, "stage12: worker %d exited with status %d: restarting it\n",
+                warnx("worker %d exited with status %d: restarting it",
                         (int)pid, WEXITSTATUS(status));
             if (mono_ms() - worker_started[i] < 1000)
                 sleep(1);    /* dying at once: don't fork in a tight loop */
@@ -314,7 +316,7 @@ int main(int argc, char **argv)
 
     counts = mmap(NULL, sizeof *counts, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (counts == MAP_FAILED) {
-        perror("stage12: mmap");
+        warn("mmap");
         return 1;
     }
     atomic_init(&counts->open_conns, 0);

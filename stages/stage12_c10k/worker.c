@@ -23,6 +23,7 @@
  */
 #include "worker.h"
 
+#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -190,7 +191,7 @@ static void conn_close(struct conn *c)
         all_conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    close(c->fd); /* also leaves the epoll interest list */
+    close(c->fd); /* its only descriptor: it leaves the epoll interest list too */
     nconns--;
     (*cfg->my_conns)--;
     atomic_fetch_sub_explicit(cfg->open_conns, 1, memory_order_relaxed);
@@ -268,7 +269,7 @@ static void accept_clients(void)
         struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
                                   .data.ptr = c };
         if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
-            perror("stage12: epoll_ctl ADD");
+            warn("epoll_ctl ADD");
             conn_close(c);
         }
     }
@@ -354,8 +355,10 @@ static void skip_body(struct conn *c)
  * returns less than the room we offered has already emptied the socket, and
  * any byte arriving later raises a new edge.  So a short read ends the turn
  * without the extra read() whose only job is to say EAGAIN (a syscall per
- * request saved).  The exception is a client that has shut down its side:
- * the FIN brings no further edge, so then we read on until read() says 0. */
+ * request saved).  The exception is a client that has shut down its side
+ * (EPOLLRDHUP came with this report): its FIN has already arrived and
+ * nothing can follow it, so no later event would tell us of the end of
+ * file that waits behind the bytes; then we read on until read() says 0. */
 static int read_more(struct conn *c)
 {
     struct iobuf *b = c->buf;
@@ -629,12 +632,12 @@ int worker_run(const struct worker_config *config)
 
     ep = epoll_create1(EPOLL_CLOEXEC);
     /* One listener per worker (SO_REUSEPORT): edge-triggered like stage 10.
-     * One listener shared by all: EPOLLEXCLUSIVE wakes one worker per new
-     * connection instead of all of them (the thundering herd). */
+     * One listener shared by all: EPOLLEXCLUSIVE wakes one or more workers
+     * per new connection (epoll(7)), not all of them (the thundering herd). */
     struct epoll_event lev = { .events = EPOLLIN | EPOLLET | (cfg->exclusive ? EPOLLEXCLUSIVE : 0),
                                .data.ptr = NULL };
     if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd, &lev) < 0) {
-        perror("stage12: epoll");
+        warn("epoll");
         return 1;
     }
 
@@ -658,7 +661,7 @@ int worker_run(const struct worker_config *config)
         }
         int n = epoll_pwait(ep, events, MAX_EVENTS, timeout, &while_waiting);
         if (n < 0 && errno != EINTR) {
-            perror("stage12: epoll_wait");
+            warn("epoll_wait");
             break;
         }
         clock_update();

@@ -31,7 +31,7 @@ check_head_matches_get() {
     done
 }
 
-# Every extension the spec names gets its Content-Type; others octet-stream.
+# Every extension of mime_extensions gets its Content-Type; others octet-stream.
 check_content_types() {
     local ext want got
     for ext in $(mime_extensions) bin unknownext; do

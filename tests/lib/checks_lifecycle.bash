@@ -111,3 +111,45 @@ check_missing_docroot_exits_2() {
     run_bad -r "$DOCROOT/hello.txt"
     expect_exit_2 "-r (a file, not a directory)"
 }
+
+# SIGTERM in the middle of a reply to a client that asked for the 50 MB file
+# and never reads: the server's send buffer is full and it waits in
+# sendfile() or write().  The signal makes that call return early, with
+# the short count if some bytes went out (EINTR only if none did); either way
+# the server must notice the stop and be gone, with every process it made,
+# within a second.
+check_sigterm_mid_reply() {
+    spawn_helper "$NETPOKE" -b 4096 -H 20 -t 20 "$PORT" 'GET /big.bin HTTP/1.1\r\nHost: te\r\n\r\n'
+    local client=$HELPER_PID
+    # The server is stuck when its side of the connection has bytes queued
+    # that the client does not take.
+    wait_until 5 eval '(( $(send_queue_of "$PORT") > 0 ))' ||
+        fail "the server never filled its send buffer (Send-Q $(send_queue_of "$PORT"))" || return 1
+    sleep 0.2   # a little longer, so the sender is asleep in the call, not entering it
+    process_alive "$client" || fail "the never-reading client ended early" || return 1
+    local pid=$SERVER_PID procs t0 elapsed
+    procs="$pid $(descendant_pids "$pid")"
+    t0=$(now_ms)
+    kill -TERM "$pid"
+    # shellcheck disable=SC2086  # procs is a list of PIDs
+    wait_until 1 none_alive $procs || true
+    elapsed=$(($(now_ms) - t0))
+    # shellcheck disable=SC2086  # procs is a list of PIDs
+    none_alive $procs || fail "still running ${elapsed} ms after SIGTERM: $(alive_of $procs)" || return 1
+    SERVER_PID=     # gone: teardown's stop_server only ends the client
+    local status=0
+    wait "$pid" 2>/dev/null || status=$?
+    [[ $status == 0 ]] || fail "after SIGTERM mid-reply the server exited with $status"
+}
+
+# Bytes the server has queued and the client not yet acknowledged, summed over
+# the server's established connections on PORT.
+send_queue_of() {
+    ss -tnH state established "( sport = :$1 )" 2>/dev/null | awk '{ q += $2 } END { print q + 0 }'
+}
+alive_of() {
+    local p
+    for p in "$@"; do process_alive "$p" && echo -n "$p "; done
+    return 0
+}
+none_alive() { [[ -z $(alive_of "$@") ]]; }

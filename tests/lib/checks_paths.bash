@@ -36,6 +36,23 @@ check_404_missing() {
     done
 }
 
+# A name segment longer than the file system allows (NAME_MAX, 255 bytes on
+# Linux) in a target well inside the 8 KiB limit: no such file can exist,
+# so 404, as nginx answers; 414 stays for targets over the limit.  The
+# connection stays usable: nothing about the request itself was wrong.
+check_404_long_segment() {
+    local name
+    name=$(printf 'n%.0s' $(seq 300))
+    http_get "/$name"
+    expect_status 404 || return 1
+    http_get "/noindex/$name.txt"
+    expect_status 404 || return 1
+    http_get "/$name/hello.txt"
+    expect_status 404 || return 1
+    http_get /hello.txt
+    expect_status 200
+}
+
 # A directory without index.html: 404 (never a listing); its files are served.
 check_404_dir_without_index() {
     http_get /noindex/

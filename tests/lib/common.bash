@@ -68,7 +68,7 @@ now_ms() {
 #   index.html                 (ours only when html/ has none)
 #   hello.txt                  a small known text
 #   big.bin                    50 MB of random bytes; sha256 in ../big.sha256
-#   mime/t.EXT                 one file per MIME type the spec names, plus
+#   mime/t.EXT                 one file per MIME type the stages know, plus
 #                              t.bin and t.unknownext (octet-stream)
 #   withindex/index.html       a directory with an index
 #   noindex/file.txt           a directory without one
@@ -125,7 +125,7 @@ make_fixture_docroot() {
     mv "$tmp/big.sha256.tmp" "$tmp/big.sha256"
 }
 
-# The extensions SPEC.md names, and the Content-Type each must get.
+# The extensions the stages must know (common/path.c), and the Content-Type each must get.
 mime_extensions() {
     echo html css js json txt png jpg jpeg gif svg ico webp pdf wasm woff2 mp4
 }

@@ -16,7 +16,7 @@
 #   check_hostile_invalid_utf8         bytes that are not UTF-8 in target and headers
 #   check_hostile_content_length       -1, overflow, duplicates, lists, signs
 #   check_hostile_smuggling            CL+TE and Transfer-Encoding variants
-#   check_hostile_http09               "GET /" without a version: 505, then close
+#   check_hostile_http09               "GET /" without a version: 400, then close
 #   check_hostile_absolute_form        "GET http://host/path HTTP/1.1" serves /path
 #   check_hostile_lowercase_method     "get" is another method: 405
 #   check_hostile_bare_lf              LF-only line ends are accepted (see common/http.h)
@@ -157,10 +157,12 @@ check_hostile_smuggling() {
     hostile_still_serving "smuggling attempts"
 }
 
-# HTTP/0.9 had no version and no headers; this server speaks 1.x only: 505.
+# HTTP/0.9 had no version and no headers.  RFC 9112's request line requires
+# the version, so its absence is a malformed request (400); 505 is for a
+# version given and not supported (see check_505_version).
 check_hostile_http09() {
-    expect_reply 505 'GET /\r\n\r\n' || return 1
-    expect_reply 505 'GET /hello.txt\r\n\r\n' || return 1
+    expect_reply 400 'GET /\r\n\r\n' || return 1
+    expect_reply 400 'GET /hello.txt\r\n\r\n' || return 1
     # a real 0.9 client sends one line and waits: the server must not wait
     # for ever once the client gives up (half-close), nor crash
     raw_request 'GET /\r\n' -w -i 5000

@@ -113,7 +113,7 @@ static const struct bad_case bad[] = {
     { "HTTP/2.0", RAW("GET / HTTP/2.0\r\n\r\n"), 505 },
     { "HTTP/1.2", RAW("GET / HTTP/1.2\r\nHost: h\r\n\r\n"), 505 },
     { "HTTP/0.9 with a version", RAW("GET / HTTP/0.9\r\n\r\n"), 505 },
-    { "HTTP/0.9 without a version", RAW("GET /\r\n\r\n"), 505 },
+    { "HTTP/0.9 without a version: malformed", RAW("GET /\r\n\r\n"), 400 },
     { "HTTP/1.1 without Host", RAW("GET / HTTP/1.1\r\n\r\n"), 400 },
     { "HTTP/1.1 with two Hosts", RAW("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"), 400 },
     { "HTTP/1.0 with two Hosts", RAW("GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n"), 400 },
