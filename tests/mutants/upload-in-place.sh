@@ -7,6 +7,9 @@ question=0
 what="STOR writes into the final name: an interrupted upload leaves half a file"
 checks="killed half-way"
 mutate() {
-    edit stages/stage11_ftp/files.c 's/up->fd = mkostemp\(up->tmp, O_CLOEXEC\);/snprintf(up->tmp, sizeof up->tmp, "%s", up->final);\n    up->fd = open(up->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);/'
-    edit stages/stage11_ftp/files.c 's/\n[ \t]*unlink\(up->tmp\);//'
+    # the "temporary" file made under the final name, whichever call makes it
+    edit stages/stage11_ftp/files.c 's/up->fd = mkostemp\(up->tmp, O_CLOEXEC\);/snprintf(up->tmp, sizeof up->tmp, "%s", up->final);\n    up->fd = open(up->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);/' ||
+        edit stages/stage11_ftp/files.c 's/up->fd = create_temp\(up->dir_fd, up->tmp\);/snprintf(up->tmp, sizeof up->tmp, "%s", up->final);\n    up->fd = openat(up->dir_fd, up->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);/'
+    # and a transfer cut off is left where it is
+    edit stages/stage11_ftp/files.c 's/\n[ \t]*unlink(at)?\(([^\n,]*, )?up->tmp(, 0)?\);//'
 }
