@@ -6,7 +6,7 @@
 stage=stage06
 question=3
 what="coroutines run with the stop signals unblocked: a SIGTERM can be lost"
-checks="lands while a coroutine runs|stop signals blocked"
+checks="lands while a coroutine runs|run with SIGINT and SIGTERM blocked"
 mutate() {
     edit stages/stage06_coroutine/coro.c 's/(\n([ \t]*)makecontext\(&co->context, coroutine_main, 0\);)/$1\n$2sigdelset(&co->context.uc_sigmask, SIGTERM);\n$2sigdelset(&co->context.uc_sigmask, SIGINT);/'
 }
