@@ -127,7 +127,7 @@ void conn_close(struct conn *c)
 
     http_reply_done(&c->rep);
     /* epoll forgets a socket when the last descriptor of its open file
-     * description closes (epoll(7), Q6).  This is the only one (no fork,
+     * description closes (epoll(7), "Will closing a file descriptor...").  This is the only one (no fork,
      * no dup after accept), so close() also takes it off the interest list;
      * a socket with a second descriptor would need EPOLL_CTL_DEL first. */
     close(c->fd);

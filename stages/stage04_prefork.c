@@ -145,11 +145,11 @@ static void reap_workers(void)
                 continue;
             workers[i] = 0;
             if (!stop_requested && WIFSIGNALED(status))
-                warnx("worker %d killed by signal %d; starting another",
-                        (int)pid, WTERMSIG(status));
+                warnx("worker %d killed by signal %d; starting another", (int)pid,
+                      WTERMSIG(status));
             else if (!stop_requested)
-                warnx("worker %d exited with status %d; starting another",
-                        (int)pid, WEXITSTATUS(status));
+                warnx("worker %d exited with status %d; starting another", (int)pid,
+                      WEXITSTATUS(status));
         }
     }
 }

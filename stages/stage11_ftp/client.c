@@ -54,8 +54,7 @@ static int connect_to(const char *host, const char *port)
     }
     freeaddrinfo(res);
     if (fd < 0)
-        warnx("cannot connect to %s:%s: %s", host, port,
-                strerror(errno));
+        warnx("cannot connect to %s:%s: %s", host, port, strerror(errno));
     return fd;
 }
 

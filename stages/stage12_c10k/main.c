@@ -150,8 +150,7 @@ static void refuse_port_in_use(void)
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
         return;
     if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
-        warnx("cannot bind %s:%d: %s", opt.bind_addr, opt.port,
-                strerror(errno));
+        warnx("cannot bind %s:%d: %s", opt.bind_addr, opt.port, strerror(errno));
         exit(2);
     }
     close(fd);
@@ -243,11 +242,10 @@ static void reap_workers(int stopping)
             if (stopping)
                 break;
             if (WIFSIGNALED(status))
-                warnx("worker %d killed by signal %d: restarting it", (int)pid,
-                        WTERMSIG(status));
+                warnx("worker %d killed by signal %d: restarting it", (int)pid, WTERMSIG(status));
             else
-                warnx("worker %d exited with status %d: restarting it",
-                        (int)pid, WEXITSTATUS(status));
+                warnx("worker %d exited with status %d: restarting it", (int)pid,
+                      WEXITSTATUS(status));
             if (mono_ms() - worker_started[i] < 1000)
                 sleep(1);    /* dying at once: don't fork in a tight loop */
             spawn_worker(i); /* its listener (kept by the master) is waiting */

@@ -2,9 +2,10 @@
  *
  * A common model of EPOLLET says: an event comes only when a socket goes
  * from "nothing to read" to "something to read".  Linux does not work that
- * way.  epoll(7): with EPOLLET, an event is generated each time new data
- * arrives ("each new packet"), whether or not the data already waiting was
- * read; what ET removes is the *repeat* of a report while nothing new
+ * way.  epoll(7): ET "delivers events only when changes occur", and an
+ * arrival of data is a change, whether or not the data already waiting was
+ * read ("multiple events can be generated upon receipt of multiple chunks
+ * of data"); what ET removes is the *repeat* of a report while nothing new
  * happens.  This program shows both, on a real TCP connection over
  * loopback, one step at a time:
  *
@@ -70,7 +71,8 @@ static unsigned report(int ep, int ms, const char *step)
         return 0;
     }
     printf("event:%s%s%s\n", (ev.events & EPOLLIN) ? " EPOLLIN" : "",
-           (ev.events & EPOLLOUT) ? " EPOLLOUT" : "", (ev.events & EPOLLRDHUP) ? " EPOLLRDHUP" : "");
+           (ev.events & EPOLLOUT) ? " EPOLLOUT" : "",
+           (ev.events & EPOLLRDHUP) ? " EPOLLRDHUP" : "");
     return ev.events;
 }
 
@@ -163,6 +165,7 @@ int main(void)
     setvbuf(stdout, NULL, _IOLBF, 0);
     int ok = reading_side();
     ok &= writing_side();
-    printf("%s\n", ok ? "as described above" : "UNEXPECTED: this kernel differs from the description");
+    printf("%s\n",
+           ok ? "as described above" : "UNEXPECTED: this kernel differs from the description");
     return ok ? 0 : 1;
 }
