@@ -8,6 +8,8 @@
 #   make grade STAGE=stage07 SERVER=path/to/binary
 #   make diff B=stage07 [A=stage06]   (A defaults to the stage B was written from)
 #   make bench [QUICK=1] [STAGES="…"]   make c10k [CONNS=100000]   make fuzz   make lint   make valgrind
+#   make mutants         build the classic student bugs (tests/mutants/), check the suites catch each
+#   make mutant NAME=et-one-bite         build one as bin/stage10-et-one-bite and show its diff
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -46,7 +48,7 @@ UNITS    := $(UNIT_SRC:tests/unit/%.c=bin/%)
 CLIENTS := $(foreach d,$(STAGE_DIRS),$(if $(wildcard $(d)/client*.c),bin/$(call stage_id,$(d))-client))
 
 .PHONY: all $(STAGES) tools units clean run test grade diff bench bench-deps bench-notes \
-        c10k fuzz lint valgrind deps
+        c10k fuzz lint valgrind deps mutants mutant
 all: $(STAGES:%=bin/%) $(CLIENTS) tools units
 
 tools: $(TOOLS)
@@ -136,6 +138,14 @@ test: all deps
 grade: deps
 	@test -n "$(STAGE)" || { echo "usage: make grade STAGE=stage07 SERVER=path/to/binary"; exit 2; }
 	@$(if $(SERVER),,$(MAKE) --no-print-directory $(STAGE) &&) tests/grade.sh $(STAGE) $(SERVER)
+
+# A mutant is built from a copy of the sources in bin/mutants/ (see tests/mutants/run.sh).
+mutants: all deps
+	@tests/mutants/run.sh
+
+mutant:
+	@test -n "$(NAME)" || { echo "usage: make mutant NAME=et-one-bite   (one of: $(basename $(notdir $(filter-out %/run.sh,$(wildcard tests/mutants/*.sh)))))"; exit 2; }
+	@tests/mutants/run.sh --build $(NAME)
 
 bench: all
 	@tests/deps.sh wrk curl

@@ -107,6 +107,7 @@ check_fixed_verbose_log() {
 @test "SIGTERM and SIGINT exit 0" { check_sigterm_exits_0; }
 @test "bad option exits 2" { check_bad_option_exits_2; }
 @test "port in use exits 2" { check_port_in_use_exits_2; }
+@test "restart on the same port at once (TIME_WAIT)" { check_restart_same_port; }
 @test "missing docroot exits 2" { check_missing_docroot_exits_2; }
 
 # out of descriptors (tests/lib/checks_emfile.bash)

@@ -70,6 +70,7 @@ teardown() { stop_server; }
 @test "SIGTERM mid-reply to a client that never reads: gone within 1 s" { check_sigterm_mid_reply; }
 @test "bad option exits 2" { check_bad_option_exits_2; }
 @test "port in use exits 2" { check_port_in_use_exits_2; }
+@test "restart on the same port at once (TIME_WAIT)" { check_restart_same_port; }
 @test "missing docroot exits 2" { check_missing_docroot_exits_2; }
 
 # hostile clients (tests/lib/hostile.bash)
@@ -109,6 +110,27 @@ check_threads_back_to_one() {
     wait_fds_back "$base"
 }
 @test "a thread per client, back to one thread after 200 clients" { check_threads_back_to_one; }
+
+# 300 clients one after another: the address space stays where it was.  A
+# detached thread's stack goes back (to glibc's cache, reused by the next
+# thread) when the thread ends; a joinable one that nobody joins keeps its
+# stack for ever, 128 KiB per client.
+vm_kb() { sed -n 's/^VmSize:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$SERVER_PID/status"; }
+check_thread_stacks_given_back() {
+    local out before after
+    out=$(parallel_gets 20 20 /hello.txt)       # warm up: the stack cache fills
+    expect_all_ok 20 "$DOCROOT/hello.txt" "$out" || return 1
+    wait_until 5 threads_are 1 || fail "$(thread_count "$SERVER_PID") threads after 20 clients" || return 1
+    before=$(vm_kb)
+    out=$(curl -s --max-time 60 -o /dev/null -w '%{http_code}\n' \
+        "http://127.0.0.1:$PORT/hello.txt?n=[1-300]" | grep -c '^200$' || true)
+    [[ $out == 300 ]] || fail "only $out of 300 requests answered 200" || return 1
+    wait_until 5 threads_are 1 || fail "$(thread_count "$SERVER_PID") threads after 300 clients" || return 1
+    after=$(vm_kb)
+    ((after - before < 8192)) ||
+        fail "address space $before kB before 300 clients, $after kB after: the stacks of finished threads were not given back"
+}
+@test "stacks of finished threads are given back" { check_thread_stacks_given_back; }
 
 # A process limit of 1 forbids any new thread (threads count as processes
 # for RLIMIT_NPROC): every client gets a 503 and the server keeps running.

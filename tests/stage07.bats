@@ -86,6 +86,7 @@ teardown() { stop_server_and_check_log; }
 @test "lifecycle: SIGTERM and SIGINT exit 0" { check_sigterm_exits_0; }
 @test "lifecycle: bad option exits 2" { check_bad_option_exits_2; }
 @test "lifecycle: port in use exits 2" { check_port_in_use_exits_2; }
+@test "lifecycle: restart on the same port at once (TIME_WAIT)" { check_restart_same_port; }
 @test "lifecycle: missing docroot exits 2" { check_missing_docroot_exits_2; }
 
 # --- one thread, never blocked by one client --------------------------------------

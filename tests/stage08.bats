@@ -65,6 +65,7 @@ teardown() { stop_server_and_check_log; }
 @test "keepalive: HTTP/1.0 closes unless it asks for keep-alive" { check_http10_closes; }
 @test "keepalive: Connection: close honoured" { check_connection_close_honoured; }
 @test "keepalive: request split across reads" { check_request_split_across_boundary; }
+@test "keepalive: 200 pipelined requests of 1 KB (200 KB) all answered" { check_pipelined_burst_200k; }
 
 # concurrency
 @test "concurrency: a stalled client does not delay others" { check_stalled_client_does_not_delay_others; }
@@ -93,6 +94,7 @@ teardown() { stop_server_and_check_log; }
 @test "lifecycle: SIGTERM and SIGINT exit 0" { check_sigterm_exits_0; }
 @test "lifecycle: bad option exits 2" { check_bad_option_exits_2; }
 @test "lifecycle: port in use exits 2" { check_port_in_use_exits_2; }
+@test "lifecycle: restart on the same port at once (TIME_WAIT)" { check_restart_same_port; }
 @test "lifecycle: missing docroot exits 2" { check_missing_docroot_exits_2; }
 
 # --- one thread, never blocked by one client --------------------------------------

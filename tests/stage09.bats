@@ -93,14 +93,17 @@ teardown() { stop_server_and_check_log; }
 @test "lifecycle: SIGTERM and SIGINT exit 0" { check_sigterm_exits_0; }
 @test "lifecycle: bad option exits 2" { check_bad_option_exits_2; }
 @test "lifecycle: port in use exits 2" { check_port_in_use_exits_2; }
+@test "lifecycle: restart on the same port at once (TIME_WAIT)" { check_restart_same_port; }
 @test "lifecycle: missing docroot exits 2" { check_missing_docroot_exits_2; }
 
 # --- one thread, never blocked by one client --------------------------------------
 @test "a 50 MB download to a slow reader arrives whole while others are served" { check_slow_big_download_while_others_served; }
 @test "keepalive: 200 pipelined requests in one write all answered" { check_pipelined_burst_200; }
+@test "keepalive: 200 pipelined requests of 1 KB (200 KB) all answered" { check_pipelined_burst_200k; }
 
 # --- readiness instead of polling ----------------------------------------------------
 @test "idle: CPU near zero over 2 s" { check_idle_cpu_near_zero; }
+@test "idle: CPU near zero with 20 keep-alive connections open" { check_idle_cpu_near_zero_with_open_connections; }
 @test "1 000 keep-alive connections x 20 requests" { check_1000_keepalive_connections_x20; }
 
 # out of descriptors (tests/lib/checks_emfile.bash)

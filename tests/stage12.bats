@@ -86,6 +86,7 @@ teardown() {
 @test "event: a slow big download while others are served" { check_slow_big_download_while_others_served; }
 @test "event: 1000 keep-alive connections x 20 requests" { check_1000_keepalive_connections_x20; }
 @test "event: 200 pipelined requests in one write" { check_pipelined_burst_200; }
+@test "event: 200 pipelined requests of 1 KB (200 KB) all answered" { check_pipelined_burst_200k; }
 @test "event: idle workers sleep, even holding 200 connections" { check_workers_idle_cpu; }
 
 # hostile
@@ -111,10 +112,25 @@ teardown() {
 @test "lifecycle: bad options exit 2" { check_bad_option_exits_2; }
 @test "lifecycle: bad -w/-t/-c values exit 2" { check_stage12_bad_values_exit_2; }
 @test "lifecycle: port in use exits 2" { check_port_in_use_exits_2; }
+@test "lifecycle: restart on the same port at once (TIME_WAIT)" { check_restart_same_port; }
 @test "lifecycle: missing docroot exits 2" { check_missing_docroot_exits_2; }
 
 # stage 12's own
 @test "stage12: fd limit raised to the hard limit and reported" { check_fd_limit_reported; }
+
+# The same from a low soft limit (512), as a login shell often gives: the
+# server raises it to the hard limit itself.
+check_fd_limit_raised_from_512() {
+    command -v prlimit > /dev/null || skip "prlimit(1) is missing"
+    local hard
+    hard=$(ulimit -Hn)
+    [[ $hard == unlimited ]] || ((hard > 512)) || skip "the hard descriptor limit is only $hard"
+    stop_server
+    rm -f "$SERVER_LOG"
+    SERVER_WRAPPER="prlimit --nofile=512:$hard ${SERVER_WRAPPER:-}" start_server || return 1
+    check_fd_limit_reported
+}
+@test "stage12: from a soft fd limit of 512, raised to the hard limit" { check_fd_limit_raised_from_512; }
 @test "stage12: -w 3 runs three single-threaded workers, SIGTERM ends all" { check_workers_and_stop; }
 @test "stage12: -e (shared listener, EPOLLEXCLUSIVE) serves too" { check_exclusive_mode; }
 @test "stage12: a killed worker is replaced, and no request is lost" { check_worker_replaced; }

@@ -103,3 +103,43 @@ stop_server_and_check_log() {
         fail "sanitizer report in the server log:" "$(grep -E -A8 'Sanitizer|runtime error:' "$SERVER_LOG" | head -n 30)"
     fi
 }
+
+# Idle, with 20 keep-alive connections open that each had their reply: the
+# server still sleeps (under 3 % of a CPU over 2 s).  A loop that asks
+# level-triggered epoll for EPOLLOUT on them when it has nothing to write
+# is woken for ever: a socket with room in its send buffer is writable.
+check_idle_cpu_near_zero_with_open_connections() {
+    local base pct
+    base=$(fd_count "$SERVER_PID")
+    spawn_helper "$NETPOKE" -m 20 -H 5 -t 8 "$PORT" 'GET /hello.txt HTTP/1.1\r\nHost: test\r\n\r\n'
+    wait_until 3 eval '(( $(fd_count "$SERVER_PID") >= base + 20 ))' ||
+        fail "the 20 connections were not accepted ($(fd_count "$SERVER_PID") descriptors, $base before)" || return 1
+    sleep 0.3   # their requests answered
+    pct=$(idle_cpu_percent "$SERVER_PID" 2)
+    ((pct < 3)) || fail "idle with 20 open connections, the server used $pct % of a CPU (expected near 0)" || return 1
+    (($(fd_count "$SERVER_PID") >= base + 20)) || fail "the connections were closed while idle"
+}
+
+# 200 pipelined requests of about 1 KB each (a padding header), 200 KB in
+# all, sent back to back: more than any server takes in one read().  All
+# are answered, in order.  A server that reads once per readiness event
+# and waits for the next leaves the rest in its socket; the client, waiting
+# for the answers, sends nothing more, so under edge triggering no event
+# ever comes for those bytes.
+check_pipelined_burst_200k() {
+    local pad burst=$BATS_TEST_TMPDIR/burst i
+    pad=$(printf 'x%.0s' $(seq 1000))
+    for i in $(seq 199); do
+        printf 'GET /hello.txt?n=%d HTTP/1.1\r\nHost: test\r\nX-Pad: %s\r\n\r\n' "$i" "$pad"
+    done > "$burst"
+    printf 'GET /hello.txt?n=200 HTTP/1.1\r\nHost: test\r\nX-Pad: %s\r\nConnection: close\r\n\r\n' "$pad" >> "$burst"
+    raw_request "" -f "$burst"
+    expect_closed_cleanly 'a burst of 200 pipelined requests, 200 KB' || return 1
+    split_replies "$REPLY"
+    ((REPLY_COUNT == 200)) || fail "$REPLY_COUNT replies to 200 pipelined requests (200 KB)" || return 1
+    for i in $(seq 200); do
+        grep -q '^HTTP/1\.1 200 ' "$BATS_TEST_TMPDIR/split.$i.head" &&
+            cmp -s "$BATS_TEST_TMPDIR/split.$i.body" "$DOCROOT/hello.txt" ||
+            fail "reply $i of 200 is not hello.txt: $(head -n 1 "$BATS_TEST_TMPDIR/split.$i.head")" || return 1
+    done
+}
