@@ -836,7 +836,7 @@ MD=$WORK/latest.md
          "and 'held at the end' counts those it had not closed or answered."
 } > "$MD"
 awk -F, -f bench/svg.awk -v title="serverlab: requests/s per stage ($MODE run, $(date -u +%Y-%m-%d))" \
-    "$CSV" > "$WORK/latest.svg"
+    -v machine="$(sed -n 's/^- machine: //p' "$MD"); $PINNING; load $LOAD_START" "$CSV" > "$WORK/latest.svg"
 
 for ext in md csv svg; do
     cp "$WORK/latest.$ext" "$RESULTS/latest.$ext"
