@@ -24,8 +24,9 @@
 #                             during `slow` (10) and `crowd` (10 000; QUICK 1 000)
 #   TRICKLE_MS=N              a held client sends one more byte this often (1000)
 #   SYSCALLS=0                skip the strace runs (system calls per request)
-#   SYS_REQUESTS=N            requests of each strace run (2000; QUICK 200; 1 MiB: a tenth)
-#   IDLE_SECONDS=N            how long the idle server's CPU is watched (2; QUICK 1)
+#   SYS_REQUESTS=N            requests of each strace run (2000; QUICK 100, ka only;
+#                             1 MiB: a tenth)
+#   IDLE_SECONDS=N            how long the idle server's CPU is watched (2; QUICK 0.5)
 #   NGINX=0  FTP=0            skip the nginx row / the FTP side table
 #   NETEM=1 [NETEM_DELAY=1ms] run in a private network namespace whose own
 #                             loopback delays every packet (root only; see below)
@@ -67,8 +68,9 @@ if ((QUICK)); then
     DURATION=${DURATION:-1}
     WORKLOADS=${WORKLOADS:-close ka slow crowd}
     CROWD_CONNS=${CROWD_CONNS:-1000}
-    SYS_REQUESTS=${SYS_REQUESTS:-200}
-    IDLE_SECONDS=${IDLE_SECONDS:-1}
+    SYS_REQUESTS=${SYS_REQUESTS:-100}
+    SYS_CLOSE_REQUESTS=${SYS_CLOSE_REQUESTS:-0}     # CI: one strace run per stage (ka)
+    IDLE_SECONDS=${IDLE_SECONDS:-0.5}
     FTP_MB=${FTP_MB:-20}
 else
     MODE=full
@@ -80,7 +82,8 @@ else
     FTP_MB=${FTP_MB:-200}
 fi
 SYSCALLS=${SYSCALLS:-1}
-((SYSCALLS)) || SYS_REQUESTS=0
+((SYSCALLS)) || SYS_REQUESTS=0 SYS_CLOSE_REQUESTS=0
+SYS_CLOSE_REQUESTS=${SYS_CLOSE_REQUESTS:-$SYS_REQUESTS}
 SYS_BIG_REQUESTS=$((SYS_REQUESTS / 10))
 CONNS=${CONNS:-50}
 CLIFF_CONNS=${CLIFF_CONNS:-1000}
@@ -167,7 +170,7 @@ done
 # never completes (c10k_client -H).  STRACE is the request count of a second,
 # short run under `strace -f -c`, which gives the system calls per request.
 WORKLOAD_TABLE="
-close  /         $CONNS         1      0              $SYS_REQUESTS
+close  /         $CONNS         1      0              $SYS_CLOSE_REQUESTS
 ka     /         $CONNS         0      0              $SYS_REQUESTS
 cliff  /         $CLIFF_CONNS   0      0              0
 big    /1m.bin   $BIG_CONNS     0      0              $SYS_BIG_REQUESTS
@@ -431,9 +434,14 @@ start_holder() {
     # Connected is not yet accepted: give the server up to 10 s to take
     # them from its accept queue (a fork or a thread each, for some), so
     # that wrk measures the server holding them, not the server catching up.
-    # An iterative server never empties it: that is its result.
-    for ((i = 0; i < 100; i++)); do
-        (($(accept_queue "$PORT") == 0)) && break
+    # An iterative server or a full pool takes no more: after half a second
+    # without progress, that is its result.
+    local queued last=-1 still=0
+    for ((i = 0; i < 100 && still < 5; i++)); do
+        queued=$(accept_queue "$PORT")
+        ((queued == 0)) && break
+        ((queued == last)) && still=$((still + 1)) || still=0   # no progress for 0.5 s: it takes no more
+        last=$queued
         sleep 0.1
     done
 }
@@ -564,7 +572,7 @@ count_syscalls() {
 
 # idle_cpu: the server tree's CPU share (% of one CPU) over IDLE_SECONDS with no client.
 idle_cpu() {
-    sleep 0.3
+    sleep 0.2
     tree_stat "$SERVER_PID"
     local c0=$TREE_CPU t0 t1
     t0=$(date +%s%N)
@@ -801,7 +809,7 @@ MD=$WORK/latest.md
              "(${CROWD_CONNS}) other connections, each with a request it never finishes (one more byte" \
              "every ${TRICKLE_MS} ms)"
     ((SYSCALLS)) &&
-        echo "- system calls: strace -f -c on the server tree, ${SYS_REQUESTS} requests per 1 KiB workload" \
+        echo "- system calls: strace -f -c on the server tree, ${SYS_REQUESTS} requests per 1 KiB workload counted" \
              "and ${SYS_BIG_REQUESTS} per 1 MiB one (wrk -t 1), divided by the requests; idle CPU: ${IDLE_SECONDS} s with no client"
     echo "- machine load (1-minute average) at start / end: $LOAD_START / $(cut -d' ' -f1 /proc/loadavg)" \
          "(above about 1, other work shared the CPUs and the numbers are noisy)"
