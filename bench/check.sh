@@ -36,7 +36,7 @@ report=$(awk -F, -v wanted="$COLUMNS_WANTED" -v syscalls_on="$SYSCALLS_ON" '
         for (i = 1; i <= NF; i++) col[$i] = i
         n = split(wanted, w, " ")
         for (i = 1; i <= n; i++) if (!(w[i] in col)) print "csv: column " w[i] " is missing"
-        split("connections keepalive duration_s requests req_per_s mb_per_s lat_p50_ms lat_p90_ms lat_p99_ms lat_max_ms err_connect err_read err_write err_timeout err_status errors cpu_s cpu_s_per_10k peak_rss_kib procs threads hold_conns held idle_cpu_pct syscall_requests syscalls_per_req syscall_errors_per_req", numeric, " ")
+        split("connections keepalive duration_s requests req_per_s mb_per_s lat_p50_ms lat_p90_ms lat_p99_ms lat_max_ms err_connect err_read err_write err_timeout err_status errors cpu_s cpu_s_per_10k peak_rss_kib procs threads hold_conns held idle_cpu_pct reads_per_req syscall_requests syscalls_per_req syscall_errors_per_req", numeric, " ")
         next
     }
     function v(name) { return $(col[name]) }

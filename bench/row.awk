@@ -15,7 +15,7 @@ BEGIN {
                  "req_per_s mb_per_s lat_p50_ms lat_p90_ms lat_p99_ms lat_max_ms " \
                  "err_connect err_read err_write err_timeout err_status errors " \
                  "cpu_s cpu_s_per_10k peak_rss_kib procs threads " \
-                 "hold_conns held idle_cpu_pct syscall_requests syscalls_per_req " \
+                 "hold_conns held idle_cpu_pct reads_per_req syscall_requests syscalls_per_req " \
                  "syscall_errors_per_req syscalls_top status note", cols, " ")
     if (header) {
         for (i = 1; i <= ncol; i++) printf "%s%s", cols[i], i < ncol ? "," : "\n"
@@ -58,6 +58,7 @@ END {
     ticks = r["cpu_ticks"]
     o["cpu_s"] = ticks == "" ? "" : sprintf("%.2f", ticks / hz)
     o["cpu_s_per_10k"] = ticks != "" && req > 0 ? sprintf("%.4f", ticks / hz / req * 10000) : ""
+    o["reads_per_req"] = ok && r["reads"] != "" && req > 0 ? sprintf("%.2f", r["reads"] / req) : ""
     o["hold_conns"] = num(r["hold_conns"])
     o["held"] = r["held"]
     n = num(r["syscall_requests"])

@@ -9,7 +9,8 @@
 # of the keep-alive c=50 workload and of the c=1000 one; for the held
 # workloads (slow, crowd) how many of the held connections were still held,
 # and under the crowd the p99, memory and processes / threads; system calls
-# per request (strace runs); idle CPU; errors; CPU per 10 000 requests; peak
+# per request (strace runs); read() calls per request in the timed runs
+# (/proc/PID/io, no strace); idle CPU; errors; CPU per 10 000 requests; peak
 # memory and processes / threads under the other workloads.
 # Plain POSIX awk (mawk or gawk).
 
@@ -61,6 +62,7 @@ function get(a, s, w) { return ((s, w) in a) ? a[s, w] : "—" }
     lat[s, w] = ms(v("lat_p50_ms")) " / " ms(v("lat_p99_ms"))
     p99[s, w] = ms(v("lat_p99_ms"))
     cpu[s, w] = v("cpu_s_per_10k")
+    if (v("reads_per_req") != "") reads[s, w] = sprintf("%.1f", v("reads_per_req"))
     if (v("syscalls_per_req") != "") {
         sys[s, w] = sprintf("%.1f", v("syscalls_per_req")); anysys = 1
         if (!(w in sysw)) { sysw[w] = 1; sysws[++nsys] = w }
@@ -124,6 +126,11 @@ END {
         head = head " syscalls per req (" sysnames ") |"
         rule = rule "--:|"
     }
+    rw[1] = latw; nrw = 1
+    if (nh) rw[++nrw] = crowdw
+    for (i = 1; i <= nrw; i++) rnames = rnames (i > 1 ? " / " : "") short(rw[i])
+    head = head " read() calls per req, no strace (" rnames ") |"
+    rule = rule "--:|"
     head = head " idle CPU % | errors | CPU s per 10k req (close / k-a) | peak RSS MiB | procs / threads |"
     rule = rule "--:|---|--:|--:|--:|"
     print head
@@ -139,6 +146,7 @@ END {
         }
         if (nh) line = line " " joined(held, s, hw, nh) " | " get(p99, s, crowdw) " | " get(mem, s, crowdw) " |"
         if (anysys) line = line " " joined(sys, s, sysws, nsys) " |"
+        line = line " " joined(reads, s, rw, nrw) " |"
         line = line " " (s in idle ? idle[s] : "—") " |"
         line = line " " (s in errs ? errs[s] : "0") " | " cpucell(s) " |"
         line = line " " (s in rss ? mib(rss[s]) : "—") " |"
