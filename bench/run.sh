@@ -3,11 +3,16 @@
 #
 # For each built stage: start it on an ephemeral port (the port comes from
 # its ready line) serving a generated docroot, pinned to CPU 0; check that it
-# serves the test files; warm it up; then run each workload with wrk pinned to
-# the other CPU(s) while the server's process tree is sampled from /proc (CPU
-# time, resident memory, processes, threads); stop it by PID; next stage.
-# nginx, configured here in a temp dir, is measured the same way as a
-# reference.  stage11 (FTP) gets a side table measured with curl.
+# serves the test files; warm it up; watch its CPU while no client is there;
+# then run each workload of WORKLOAD_TABLE (below) with wrk pinned to the
+# other CPU(s) while the server's process tree is sampled from /proc (CPU
+# time, resident memory, processes, threads, read() calls).  A held workload
+# first opens its slow clients (bin/c10k_client -H), so that wrk measures
+# what the server still does for others while it holds them.  A counted
+# workload is then run once more for a fixed number of requests under
+# `strace -f -c`.  Stop the server by PID; next stage.  nginx, configured
+# here in a temp dir, is measured the same way as a reference.  stage11
+# (FTP) gets a side table measured with curl.
 #
 # Results: bench/results/latest.md (the table for lectures), latest.csv (one
 # raw row per stage x workload), latest.svg (a chart), and a timestamped copy
@@ -32,8 +37,11 @@
 #                             loopback delays every packet (root only; see below)
 #
 # Every wait is bounded: wrk stops after DURATION (and `timeout` kills it if
-# it does not), requests time out after WRK_TIMEOUT, servers get SIGTERM and,
-# after 5 s, SIGKILL.  A stage whose binary is missing is skipped with a note.
+# it does not), requests time out after WRK_TIMEOUT, the slow clients stop
+# after DURATION + 40 s at the latest, a strace run after 35 s, servers get
+# SIGTERM and, after 5 s, SIGKILL.  A stage whose binary is missing is skipped
+# with a note; one that exits with status 2 at start (stage13 where io_uring
+# is not available) gets rows that say so.
 set -u
 cd "$(dirname "$0")/.." || exit 2
 
