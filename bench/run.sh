@@ -582,12 +582,12 @@ count_syscalls() {
         note "$CURRENT $W: no system call count (strace: $(head -c 150 "$WORK/strace.err" | tr '\n' ' '))"
         return
     fi
-    # strace -c's table: % time, seconds, usecs/call, calls, [errors,] syscall
+    # strace -c's table, by calls: % time, seconds, usecs/call, calls, [errors,] syscall
     read -r R[syscall_requests] R[syscalls_total] R[syscall_errors] R[syscalls_top] < <(
         awk -v n="$requests" '
-        $1 ~ /^[0-9.]+$/ && $NF != "total" {
-            calls = $4; errs = NF == 6 ? $5 : 0
-            if (++k <= 3) top = top (top == "" ? "" : "; ") sprintf("%s %.1f", $NF, calls / n)
+        # the three most frequent calls, and the epoll calls wherever they rank
+        $1 ~ /^[0-9.]+$/ && $NF != "total" && (++k <= 3 || $NF ~ /^epoll_/) {
+            top = top (top == "" ? "" : "; ") sprintf("%s %.3g", $NF, $4 / n)
         }
         $NF == "total" { total = $4; errors = NF == 6 ? $5 : 0 }
         END { printf "%d %d %d %s\n", n, total, errors, top }' "$out")
