@@ -289,7 +289,7 @@ start_stage() {
     : > "$log"
     "${PIN[@]}" "$bin" -p 0 -b 127.0.0.1 -r "$root" "$@" < /dev/null > "$log" 2>&1 &
     SERVER_PID=$!
-    PORT= START_RC=
+    PORT='' START_RC=''
     for ((i = 0; i < 100; i++)); do
         if [[ $(< "$log") =~ listening\ on\ [a-z]+://[^\ ]*:([0-9]+)/ ]]; then
             PORT=${BASH_REMATCH[1]}
@@ -583,7 +583,7 @@ count_syscalls() {
         return
     fi
     # strace -c's table, by calls: % time, seconds, usecs/call, calls, [errors,] syscall
-    read -r R[syscall_requests] R[syscalls_total] R[syscall_errors] R[syscalls_top] < <(
+    read -r 'R[syscall_requests]' 'R[syscalls_total]' 'R[syscall_errors]' 'R[syscalls_top]' < <(
         awk -v n="$requests" '
         # the three most frequent calls, and the epoll calls wherever they rank
         $1 ~ /^[0-9.]+$/ && $NF != "total" && (++k <= 3 || $NF ~ /^epoll_/) {
