@@ -29,7 +29,7 @@
 #                             during `slow` (10) and `crowd` (10 000; QUICK 1 000)
 #   TRICKLE_MS=N              a held client sends one more byte this often (1000)
 #   SYSCALLS=0                skip the strace runs (system calls per request)
-#   SYS_REQUESTS=N            requests of each strace run (2000; QUICK 100, ka only;
+#   SYS_REQUESTS=N            requests of each strace run (2000; QUICK 50, ka only;
 #                             1 MiB: a tenth)
 #   IDLE_SECONDS=N            how long the idle server's CPU is watched (2; QUICK 0.5)
 #   NGINX=0  FTP=0            skip the nginx row / the FTP side table
@@ -76,7 +76,7 @@ if ((QUICK)); then
     DURATION=${DURATION:-1}
     WORKLOADS=${WORKLOADS:-close ka slow crowd}
     CROWD_CONNS=${CROWD_CONNS:-1000}
-    SYS_REQUESTS=${SYS_REQUESTS:-100}
+    SYS_REQUESTS=${SYS_REQUESTS:-50}
     SYS_CLOSE_REQUESTS=${SYS_CLOSE_REQUESTS:-0}     # CI: one strace run per stage (ka)
     IDLE_SECONDS=${IDLE_SECONDS:-0.5}
     FTP_MB=${FTP_MB:-20}
@@ -255,21 +255,21 @@ tree_stat() {
 # counts whether or not the call found data, and which a parent inherits from
 # the children it reaps.  Unlike strace it does not slow the server down.
 tree_reads() {
-    local entry line n=0
+    local entry files=()
     tree_stat "$1"
-    for entry in $TREE_LIST; do
-        while read -r line; do
-            [[ $line == syscr:* ]] && n=$((n + ${line#syscr: })) && break
-        done 2>/dev/null < "/proc/${entry%%:*}/io"
-    done
-    TREE_READS=$n
+    for entry in $TREE_LIST; do files+=("/proc/${entry%%:*}/io"); done
+    TREE_READS=$(awk '$1 == "syscr:" { n += $2 } END { print n + 0 }' "${files[@]}" 2>/dev/null)
 }
 
-# sampler PID FILE: every 0.2 s append "rss_kib procs threads" (runs in the background).
+# sampler PID FILE: every 0.2 s append "rss_kib procs threads" (runs in the
+# background, on wrk's CPU).  A tree of hundreds of processes or threads (a
+# crowd held by stage03 or stage05) is sampled once a second: its walk is
+# long, and its peak lasts the whole run.
 sampler() {
     while kill -0 "$1" 2>/dev/null; do
         tree_stat "$1"
         echo "$TREE_RSS $TREE_PROCS $TREE_THREADS" >> "$2"
+        ((TREE_PROCS + TREE_THREADS > 200)) && sleep 0.8
         sleep 0.2
     done
 }
@@ -470,17 +470,11 @@ start_holder() {
 }
 
 # accept_queue PORT: connections waiting in the accept queues of the
-# listening sockets on PORT (/proc/net/tcp: for a socket in state 0A, LISTEN,
-# rx_queue is its accept queue's length).
+# listening sockets on PORT (for a listening socket, ss shows the accept
+# queue's length as Recv-Q; the kernel filters by port, so this stays cheap
+# with thousands of sockets open).
 accept_queue() {
-    awk -v port="$(printf ':%04X' "$1")" '
-        function hex(s,    i, n) {
-            n = 0
-            for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789ABCDEF", substr(s, i, 1)) - 1
-            return n
-        }
-        $4 == "0A" && substr($2, length($2) - 4) == port { split($5, q, ":"); n += hex(q[2]) }
-        END { print n + 0 }' /proc/net/tcp
+    ss -Hltn "sport = :$1" 2>/dev/null | awk '{ n += $2 } END { print n + 0 }'
 }
 
 # stop_holder: SIGTERM makes the client count what it still holds and exit.
@@ -839,7 +833,7 @@ MD=$WORK/latest.md
     if ((${#SANITIZED[@]})); then
         echo "- build: **sanitizer builds measured: ${SANITIZED[*]}** (not comparable; run make, then the bench)"
     else
-        echo "- build: plain (make), stage12 with -w $SERVER_NCPU, other stages with their defaults"
+        echo "- build: plain (make), stage12 and stage13 with -w $SERVER_NCPU -t $STAGE_TIMEOUT, other stages with their defaults"
     fi
     echo
     echo "<!-- bench table begin -->"
