@@ -119,7 +119,7 @@ grade: deps
 	@$(if $(SERVER),,$(MAKE) --no-print-directory $(STAGE) &&) tests/grade.sh $(STAGE) $(SERVER)
 
 bench: all
-	@tests/deps.sh wrk curl strace
+	@tests/deps.sh wrk curl strace iproute2
 	@bench/run.sh
 
 bench-deps:

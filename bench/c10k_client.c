@@ -378,8 +378,10 @@ static int held_main(const char *addr)
     }
     long pending = connecting;
     printf("connections held: %ld of %ld\n", held, nclients);
-    printf("closed by server: %ld (answered %ld), connect failed: %ld, still connecting: %ld\n",
-           failures[F_CLOSED], held_answered, failures[F_CONNECT], pending);
+    printf(
+        "closed by server: %ld (answered %ld), connect failed: %ld, still connecting: %ld, "
+        "never started: %ld\n",
+        failures[F_CLOSED], held_answered, failures[F_CONNECT], pending, nclients - next);
     for (long i = 0; i < nclients; i++)
         if (clients[i].fd >= 0)
             close(clients[i].fd);

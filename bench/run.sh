@@ -504,11 +504,13 @@ measure() {
     ((W_HELD)) && start_holder "$W_HELD"
     tree_reads "$SERVER_PID"
     local cpu0=$TREE_CPU reads0=$TREE_READS
+    echo "$TREE_RSS $TREE_PROCS $TREE_THREADS" >> "$SAMPLES"   # a big tree's walk is slow:
     sampler "$SERVER_PID" "$SAMPLES" &
     SAMPLER_PID=$!
     run_wrk "$out" "$WRK_THREADS" "$DURATION"
     local rc=$?
     tree_reads "$SERVER_PID"
+    echo "$TREE_RSS $TREE_PROCS $TREE_THREADS" >> "$SAMPLES"   # so sample it first and last
     R[cpu_ticks]=$((TREE_CPU - cpu0)) R[reads]=$((TREE_READS - reads0))
     kill "$SAMPLER_PID" 2>/dev/null
     wait "$SAMPLER_PID" 2>/dev/null
