@@ -58,7 +58,9 @@ END {
     ticks = r["cpu_ticks"]
     o["cpu_s"] = ticks == "" ? "" : sprintf("%.2f", ticks / hz)
     o["cpu_s_per_10k"] = ticks != "" && req > 0 ? sprintf("%.4f", ticks / hz / req * 10000) : ""
-    o["reads_per_req"] = ok && r["reads"] != "" && req > 0 ? sprintf("%.2f", r["reads"] / req) : ""
+    # negative when processes counted at the start exited unreaped (stage03
+    # under a crowd): no figure rather than a wrong one
+    o["reads_per_req"] = ok && r["reads"] != "" && r["reads"] >= 0 && req > 0 ? sprintf("%.2f", r["reads"] / req) : ""
     o["hold_conns"] = num(r["hold_conns"])
     o["held"] = r["held"]
     n = num(r["syscall_requests"])
