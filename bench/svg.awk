@@ -4,8 +4,9 @@
 # values span more than 30x, so that the slowest stage's bar is still visible.
 # Right, the lesson panel: requests/s of wrk's keep-alive clients against the
 # number of other connections held open by slow clients (none, `slow`,
-# `crowd`), one line per stage: the C10K picture.  Large type: it is meant
-# for a projector.
+# `crowd`), one line per stage: the C10K picture.  Then system calls per
+# keep-alive request (strace) and CPU while idle, one bar per stage.  Large
+# type: it is meant for a projector.
 #
 #   awk -F, -f bench/svg.awk -v title="..." -v machine="..." latest.csv > latest.svg
 # Plain POSIX awk (mawk or gawk); no other tool.
@@ -23,6 +24,8 @@ function v(name) { return $(col[name]) }
         if (v("status") == "ok") { lval[s, h] = v("req_per_s") + 0; lstage[s] = 1 }
         lconns = v("connections")
     }
+    if (w == "ka" && v("syscalls_per_req") != "") { sysk[s] = v("syscalls_per_req") + 0; anysysk = 1 }
+    if (v("idle_cpu_pct") != "") idlep[s] = v("idle_cpu_pct") + 0
     if (w != "close" && w != "ka" && w != "cliff") next
     if (!(w in wseen)) { wseen[w] = 1; label[w] = v("label") }
     if (v("status") == "ok") {
@@ -81,6 +84,8 @@ END {
     height = 640
     width1 = width
     if (nh > 1) width += 760                        # the lesson panel
+    width2 = width
+    if (anysysk) width += 620                       # system calls and idle CPU
 
     printf "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"DejaVu Sans, Arial, sans-serif\">\n", width, height, width, height
     printf "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
@@ -128,6 +133,7 @@ END {
     if (machine != "")
         printf "<text x=\"%d\" y=\"%d\" font-size=\"16\" fill=\"#555\">%s</text>\n", left, height - 12, esc(machine)
     if (nh > 1) lesson_panel(width1)
+    if (anysysk) cost_panel(width2)
     print "</svg>"
 }
 
@@ -200,4 +206,30 @@ function tick(t,    yy) {
     yy = y(t)
     printf "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", left, yy, width1 - 20, yy
     printf "<text x=\"%d\" y=\"%.1f\" font-size=\"18\" text-anchor=\"end\">%s</text>\n", left - 8, yy + 6, human(t)
+}
+
+# --- system calls per keep-alive request and idle CPU, one row per stage ---------------
+function cost_panel(x0,    j, s, yy, n, rowh, vmx, bx, bw, c) {
+    vmx = 0
+    for (s in sysk) if (sysk[s] > vmx) vmx = sysk[s]
+    n = 0
+    for (j = 1; j <= ns; j++) if (stages[j] in sysk) n++
+    rowh = n > 0 ? (bottom - top) / n : 30
+    if (rowh > 40) rowh = 40
+    bx = x0 + 110; bw = 330
+    printf "<text x=\"%d\" y=\"40\" font-size=\"26\" font-weight=\"bold\">cost per request, and idle</text>\n", x0
+    printf "<text x=\"%d\" y=\"78\" font-size=\"18\" fill=\"#333\">system calls per 1 KiB keep-alive request (strace)</text>\n", x0
+    printf "<text x=\"%d\" y=\"%d\" font-size=\"18\" font-weight=\"bold\" text-anchor=\"end\">idle CPU</text>\n", x0 + 590, top - 12
+    n = 0
+    for (j = 1; j <= ns; j++) {
+        s = stages[j]
+        if (!(s in sysk)) continue
+        yy = top + n * rowh; n++
+        printf "<text x=\"%d\" y=\"%.1f\" font-size=\"18\" text-anchor=\"end\">%s</text>\n", bx - 8, yy + rowh * 0.65, esc(s)
+        printf "<rect x=\"%d\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#0072B2\"><title>%s: %.2f system calls per request</title></rect>\n", bx, yy + rowh * 0.15, (vmx > 0 ? sysk[s] / vmx * bw : 0), rowh * 0.7, s, sysk[s]
+        printf "<text x=\"%.1f\" y=\"%.1f\" font-size=\"18\">%.1f</text>\n", bx + (vmx > 0 ? sysk[s] / vmx * bw : 0) + 6, yy + rowh * 0.65, sysk[s]
+        c = ((s in idlep) && idlep[s] > 5) ? "#C00000" : "#333"
+        if (s in idlep)
+            printf "<text x=\"%d\" y=\"%.1f\" font-size=\"18\" text-anchor=\"end\" fill=\"%s\"%s>%.0f %%</text>\n", x0 + 590, yy + rowh * 0.65, c, (c == "#C00000" ? " font-weight=\"bold\"" : ""), idlep[s]
+    }
 }
