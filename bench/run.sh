@@ -447,10 +447,10 @@ start_holder() {
     : > "$out"
     "$WORK/bin/c10k_client" -p "$PORT" -n "$1" -H "$TRICKLE_MS" -s $((DURATION + 40)) > "$out" 2>&1 &
     HOLDER_PID=$!
-    for ((i = 0; i < 150; i++)); do
+    for ((i = 0; i < 300; i++)); do
         grep -q '^holding' "$out" && break
         kill -0 "$HOLDER_PID" 2>/dev/null || break
-        sleep 0.1
+        sleep 0.05
     done
     grep -q '^holding' "$out" ||
         note "$CURRENT $W: the slow clients did not report: $(head -c 200 "$out" | tr '\n' ' ')"
@@ -460,12 +460,12 @@ start_holder() {
     # An iterative server or a full pool takes no more: after half a second
     # without progress, that is its result.
     local queued last=-1 still=0
-    for ((i = 0; i < 100 && still < 5; i++)); do
+    for ((i = 0; i < 200 && still < 10; i++)); do
         queued=$(accept_queue "$PORT")
         ((queued == 0)) && break
         ((queued == last)) && still=$((still + 1)) || still=0   # no progress for 0.5 s: it takes no more
         last=$queued
-        sleep 0.1
+        sleep 0.05
     done
 }
 
@@ -482,9 +482,9 @@ stop_holder() {
     [[ -n $HOLDER_PID ]] || return 0
     local out=$WORK/holder.out i
     kill -TERM "$HOLDER_PID" 2>/dev/null
-    for ((i = 0; i < 50; i++)); do
+    for ((i = 0; i < 100; i++)); do
         kill -0 "$HOLDER_PID" 2>/dev/null || break
-        sleep 0.1
+        sleep 0.05
     done
     kill -KILL "$HOLDER_PID" 2>/dev/null
     wait "$HOLDER_PID" 2>/dev/null
