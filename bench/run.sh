@@ -434,7 +434,7 @@ run_wrk() {
     shift 3
     ((threads > W_CONNS)) && threads=$W_CONNS
     rm -f "$out"
-    env BENCH_OUT="$out" BENCH_CLOSE="$W_CLOSE" "$@" timeout -k 2 $((secs + WRK_TIMEOUT + 10)) \
+    env BENCH_OUT="$out" BENCH_CLOSE="$W_CLOSE" "$@" timeout -k 2 $((secs + WRK_TIMEOUT + 5)) \
         wrk -t "$threads" -c "$W_CONNS" -d "${secs}s" --timeout "${WRK_TIMEOUT}s" \
         -s bench/wrk.lua "http://127.0.0.1:$PORT$W_PATH" > "$out.txt" 2>&1
 }
@@ -516,6 +516,14 @@ measure() {
     wait "$SAMPLER_PID" 2>/dev/null
     SAMPLER_PID=
     stop_holder
+    if [[ ! -s $out ]] && ((W_HELD)) && ((rc == 124)) && alive "$SERVER_PID"; then
+        # wrk opens one connection with a blocking connect() before it starts;
+        # with the accept queue full of held clients, the kernel drops its SYN
+        # and that connect() waits on: the server is not serving, a stall.
+        R[duration_us]=$((DURATION * 1000000)) R[requests]=0 R[err_connect]=$W_CONNS
+        R[held_lost]="wrk could not connect: the accept queue was full; ${R[held_lost]:-}"
+        return 0
+    fi
     if [[ ! -s $out ]]; then
         MEASURE_FAILED="wrk gave no results (exit $rc): $(tail -n 2 "$out.txt" | tr '\n' ' ')"
         return 1
