@@ -148,11 +148,11 @@ mutant:
 	@tests/mutants/run.sh --build $(NAME)
 
 bench: all
-	@tests/deps.sh wrk curl
+	@tests/deps.sh wrk curl strace iproute2
 	@bench/run.sh
 
 bench-deps:
-	@tests/deps.sh wrk nginx-light
+	@tests/deps.sh wrk nginx-light strace
 
 bench-notes:
 	@bench/notes.sh
