@@ -46,7 +46,7 @@ UNITS    := $(UNIT_SRC:tests/unit/%.c=bin/%)
 CLIENTS := $(foreach d,$(STAGE_DIRS),$(if $(wildcard $(d)/client*.c),bin/$(call stage_id,$(d))-client))
 
 .PHONY: all $(STAGES) tools units clean run test grade diff bench bench-deps bench-notes \
-        c10k fuzz lint valgrind deps
+        c10k syscalls fuzz lint valgrind deps
 all: $(STAGES:%=bin/%) $(CLIENTS) tools units
 
 tools: $(TOOLS)
@@ -130,6 +130,11 @@ bench-notes:
 
 c10k: all
 	@bench/c10k.sh
+
+# STAGE=stage13 works for c10k too; syscalls compares stage12 and stage13 (strace -c)
+syscalls: all
+	@tests/deps.sh strace
+	@bench/syscalls.sh
 
 fuzz:
 	@tests/deps.sh clang libclang-rt-14-dev

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/c10k.sh — `make c10k`: does stage12 hold ten thousand connections?
 #
-# Starts bin/stage12, opens C10K_CONNS keep-alive connections to it with
+# Starts bin/$STAGE (stage12 unless STAGE= names another HTTP stage), opens C10K_CONNS keep-alive connections to it with
 # bin/c10k_client (each makes one request, then they are held open for
 # C10K_SECONDS while C10K_SAMPLE of them make a request every second), and
 # prints connections held, failures, the server's resident memory per
@@ -9,6 +9,7 @@
 # connection failed.
 #
 #   C10K_CONNS=10000 C10K_SECONDS=20 C10K_SAMPLE=100   the defaults
+#   STAGE=stage13     another stage (default stage12)
 #   C10K_NGINX=1      also run the same test against nginx, for comparison
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -16,11 +17,12 @@ cd "$(dirname "$0")/.." || exit 2
 CONNS=${C10K_CONNS:-10000}
 HOLD=${C10K_SECONDS:-20}
 SAMPLE=${C10K_SAMPLE:-100}
+STAGE=${STAGE:-stage12}
 WORK=$(mktemp -d /tmp/c10k.XXXXXX)
 SERVER_PID=
 trap 'stop_server; rm -rf "$WORK"' EXIT
 
-for bin in bin/stage12 bin/c10k_client; do
+for bin in bin/$STAGE bin/c10k_client; do
     [[ -x $bin ]] || { echo "c10k: $bin is missing: run make first" >&2; exit 2; }
 done
 
@@ -93,18 +95,18 @@ run_one() {
     return "$status"
 }
 
-# --- stage12 ------------------------------------------------------------------------
-bin/stage12 -p 0 -b 127.0.0.1 -r "$WORK/root" 2> "$WORK/stage12.log" &
+# --- the stage ------------------------------------------------------------------------
+bin/$STAGE -p 0 -b 127.0.0.1 -r "$WORK/root" 2> "$WORK/stage.log" &
 SERVER_PID=$!
 port=
 for ((i = 0; i < 100; i++)); do
-    port=$(sed -n 's|.* listening on http://[^ ]*:\([0-9]*\)/.*|\1|p' "$WORK/stage12.log")
+    port=$(sed -n 's|.* listening on http://[^ ]*:\([0-9]*\)/.*|\1|p' "$WORK/stage.log")
     [[ -n $port ]] && break
     sleep 0.1
 done
-[[ -n $port ]] || { echo "c10k: stage12 did not start:" >&2; cat "$WORK/stage12.log" >&2; exit 2; }
-sed -n 's/^stage12: /stage12: /p' "$WORK/stage12.log" | head -n 1
-run_one stage12 "$port"
+[[ -n $port ]] || { echo "c10k: $STAGE did not start:" >&2; cat "$WORK/stage.log" >&2; exit 2; }
+sed -n "s/^$STAGE: /$STAGE: /p" "$WORK/stage.log" | head -n 1
+run_one "$STAGE" "$port"
 result=$?
 stop_server
 

@@ -617,7 +617,7 @@ static void take_bytes(struct conn *c, const char *data, size_t n)
 
 static void on_recv(struct conn *c, int res, unsigned flags)
 {
-    if (c->quiet_send && res != -ECANCELED)
+    if (c->quiet_send)
         quiet_send_done(c); /* the RECV ran, so the send before it succeeded */
     if (res > 0) {
         unsigned short id = (unsigned short)(flags >> IORING_CQE_BUFFER_SHIFT);
@@ -632,15 +632,20 @@ static void on_recv(struct conn *c, int res, unsigned flags)
         if (!c->closing)
             arm_recv(c, 0);
     } else if (!(res == -ECANCELED && c->want_408)) {
-        c->failed = 1; /* ECONNRESET; or ECANCELED: the linked send failed */
+        c->failed = 1; /* ECONNRESET and the like */
     }
 }
 
 /* Did the operation do all it was asked?  Anything less fails the reply. */
 static void on_send_or_read(struct conn *c, enum op op, int res)
 {
-    if (c->quiet_send) { /* only a failed quiet send posts a completion */
+    if (c->quiet_send) {
+        /* Only a failed quiet send posts a completion — and then the RECV
+         * linked behind it is cancelled without one: a CQE_SKIP_SUCCESS
+         * request that fails silences the rest of its chain (the kernel's
+         * REQ_F_SKIP_LINK_CQES).  Count it as done here. */
         c->quiet_send = 0;
+        c->in_flight--;
         c->failed = 1;
         return;
     }
