@@ -629,7 +629,7 @@ static void on_recv(struct conn *c, int res, unsigned flags)
     } else if (res == -ENOBUFS) {
         /* Every ring buffer was taken in this batch.  They are all back by
          * the time the new SQE is submitted (the next io_uring_enter). */
-        if (!c->closing)
+        if (!c->closing && !c->want_408)
             arm_recv(c, 0);
     } else if (!(res == -ECANCELED && c->want_408)) {
         c->failed = 1; /* ECONNRESET and the like */
