@@ -346,8 +346,9 @@ int main(int argc, char **argv)
             "stage13: fd limit %ld (the hard limit; the soft limit was %ld), "
             "listen backlog %d, %ld worker%s (%s), at most %ld connections, idle timeout %ld s\n",
             nofile, soft_was, backlog, nworkers, nworkers == 1 ? "" : "s",
-            exclusive ? "one listener, exclusive accepts as with EPOLLEXCLUSIVE" : "SO_REUSEPORT listener each", max_conns,
-            idle_seconds);
+            exclusive ? "one listener, exclusive accepts as with EPOLLEXCLUSIVE"
+                      : "SO_REUSEPORT listener each",
+            max_conns, idle_seconds);
     for (int i = 0; i < nworkers; i++)
         spawn_worker(i);
     /* The listeners queue connections already: ready even before the

@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -182,11 +183,12 @@ void uring_cqe_seen(struct uring *r)
 const char *uring_unavailable(int err)
 {
     static char line[256];
-    FILE *f = fopen("/proc/sys/kernel/io_uring_disabled", "r");
-    int disabled = 0;
+    FILE *f = fopen("/proc/sys/kernel/io_uring_disabled", "r"); /* Linux 6.6 */
+    long disabled = 0;
     if (f != NULL) {
-        if (fscanf(f, "%d", &disabled) != 1)
-            disabled = 0;
+        char value[16];
+        if (fgets(value, sizeof value, f) != NULL)
+            disabled = strtol(value, NULL, 10);
         fclose(f);
     }
     if (err == -ENOSYS && f == NULL)
@@ -194,7 +196,7 @@ const char *uring_unavailable(int err)
                "built without CONFIG_IO_URING); check: uname -r";
     if ((err == -EPERM || err == -ENOSYS) && disabled != 0) {
         snprintf(line, sizeof line,
-                 "io_uring unavailable: disabled by the sysctl kernel.io_uring_disabled=%d; "
+                 "io_uring unavailable: disabled by the sysctl kernel.io_uring_disabled=%ld; "
                  "check: sysctl kernel.io_uring_disabled",
                  disabled);
         return line;

@@ -84,9 +84,9 @@ struct iobuf {
     size_t in_start, in_end;
     struct http_request req;
     struct http_reply rep;
-    struct iovec iov[2];  /* the reply, as SENDMSG sees it: */
-    struct msghdr msg;    /*   must stay put until the kernel is done */
-    char *chunk;          /* a big file's next CHUNK bytes (only while sending one) */
+    struct iovec iov[2]; /* the reply, as SENDMSG sees it: */
+    struct msghdr msg;   /*   must stay put until the kernel is done */
+    char *chunk;         /* a big file's next CHUNK bytes (only while sending one) */
     char in[IN_BUF_SIZE];
 };
 
@@ -161,7 +161,7 @@ static void arm_accept(void)
     struct io_uring_sqe *sqe = sqe_for(NULL, OP_ACCEPT, listen_fd);
     sqe->opcode = IORING_OP_ACCEPT;
     sqe->ioprio = IORING_ACCEPT_MULTISHOT; /* one SQE, a CQE per connection */
-    sqe->accept_flags = SOCK_CLOEXEC; /* blocking is fine: io_uring never waits in a call */
+    sqe->accept_flags = SOCK_CLOEXEC;      /* blocking is fine: io_uring never waits in a call */
     accept_armed = 1;
 }
 
@@ -473,7 +473,8 @@ static void send_chunk(struct conn *c)
     sqe->flags = IOSQE_IO_LINK;
     sqe->addr = (uintptr_t)b->chunk;
     sqe->len = (unsigned)len;
-    sqe->off = (unsigned long long)c->body_off; /* the cached descriptor is shared: no file position */
+    sqe->off =
+        (unsigned long long)c->body_off; /* the cached descriptor is shared: no file position */
     sqe = sqe_for(c, OP_SEND, c->fd);
     sqe->opcode = IORING_OP_SEND;
     sqe->addr = (uintptr_t)b->chunk;
@@ -738,9 +739,9 @@ static void on_cqe(const struct io_uring_cqe *cqe)
 static void on_timeout(struct timer *t)
 {
     struct conn *c = (struct conn *)((char *)t - offsetof(struct conn, timer));
-    int half_request = c->state == RECEIVING && !c->quiet_send &&
-                       ((c->buf != NULL && c->buf->in_start < c->buf->in_end) ||
-                        c->body_to_skip > 0);
+    int half_request =
+        c->state == RECEIVING && !c->quiet_send &&
+        ((c->buf != NULL && c->buf->in_start < c->buf->in_end) || c->body_to_skip > 0);
     if (half_request && !draining) {
         c->want_408 = 1;
         struct io_uring_sqe *sqe = sqe_for(c, OP_CANCEL, -1);
