@@ -19,10 +19,11 @@
  *                       buffer (stage12's pool) and the ring buffer goes back.
  *   SENDMSG -> RECV     a keep-alive reply (head + cached body, one iovec
  *                       pair) LINKED to the next RECV: the kernel arms the
- *                       receive as soon as the reply is out.  The send is
- *                       flagged CQE_SKIP_SUCCESS: it posts nothing when it
- *                       succeeds — the receive's completion proves it did.
- *                       One request, one CQE, no system call of its own.
+ *                       receive as soon as the reply is out.  The send's
+ *                       completion gives the request buffer back, so an idle
+ *                       connection holds none (why its CQE is not skipped
+ *                       with CQE_SKIP_SUCCESS: NOTES.md, stage 13).  Two
+ *                       SQEs, two CQEs, no system call of its own.
  *   SENDMSG => CLOSE    a reply the connection ends with, HARD-linked to
  *                       the close: both in one submission.
  *   READ -> SEND        big or uncached files, 64 KiB at a time, linked
@@ -42,6 +43,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -69,7 +71,8 @@
 #define CHUNK       (64 * 1024) /* file bytes per READ -> SEND pair */
 #define LINGER_MS   1000
 #define DRAIN_MS    5000
-#define POOL_KEEP   64
+#define POOL_KEEP   16 /* free buffers kept for reuse (see give_memory_back()) */
+#define TRIM_MS     100
 #define BUF_GROUP   1
 
 /* What a completion is about: the connection's address with the operation
@@ -94,7 +97,7 @@ struct conn {
     int fd;
     unsigned char state;
     unsigned char in_flight;    /* SQEs whose completion is still to come */
-    unsigned char quiet_send;   /* a CQE_SKIP_SUCCESS reply, the RECV linked behind it */
+    unsigned char linked_reply; /* a keep-alive reply in flight, the RECV linked behind it */
     unsigned char client_close; /* the request asked for Connection: close */
     unsigned char closing;      /* conn_close() ran: free once nothing is in flight */
     unsigned char failed;       /* an operation failed: close once nothing is in flight */
@@ -125,6 +128,7 @@ static struct conn *all_conns, *free_conns;
 static long nconns;
 static struct iobuf *free_bufs;
 static int nfree_bufs;
+static int heap_has_holes; /* buffers were freed: see give_memory_back() */
 
 static void process(struct conn *c);
 
@@ -134,6 +138,21 @@ static void clock_update(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     now_ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     now_sec = time(NULL);
+}
+
+/* free() keeps a freed buffer's pages in the process when other blocks
+ * (connections taken during the same burst) sit above it in the heap: the
+ * 10 000 connections of `make c10k` would keep the pages of every buffer
+ * their first requests used.  malloc_trim() hands such pages back to the
+ * kernel (madvise); at most every TRIM_MS, and only after a burst. */
+static void give_memory_back(void)
+{
+    static long long last;
+    if (heap_has_holes && now_ms - last >= TRIM_MS) {
+        malloc_trim(0);
+        heap_has_holes = 0;
+        last = now_ms;
+    }
 }
 
 /* ---- submissions ---------------------------------------------------------------- */
@@ -165,7 +184,7 @@ static void arm_accept(void)
     accept_armed = 1;
 }
 
-/* `linked`: the RECV follows a quiet send in the same chain; the client
+/* `linked`: the RECV follows a reply in the same chain; the client
  * has not sent its next request yet, so POLL_FIRST skips the attempt that
  * would find the socket empty and waits for bytes straight away. */
 static void arm_recv(struct conn *c, int linked)
@@ -207,8 +226,9 @@ static void buf_put(struct iobuf *b)
     if (b == NULL)
         return;
     free(b->chunk);
-    if (nfree_bufs >= POOL_KEEP) {
+    if (nfree_bufs >= POOL_KEEP) { /* after a burst, give memory back */
         free(b);
+        heap_has_holes = 1;
         return;
     }
     b->next_free = free_bufs;
@@ -513,8 +533,8 @@ static void submit_reply(struct conn *c)
     } else if (!closes && !pending) {
         /* The common case: the reply, then the wait for the next request,
          * in one chain; the reply itself posts no completion. */
-        sqe->flags = IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
-        c->quiet_send = 1;
+        sqe->flags = IOSQE_IO_LINK;
+        c->linked_reply = 1;
         c->state = RECEIVING;
         touch(c, cfg->idle_ms);
         arm_recv(c, 1);
@@ -529,15 +549,6 @@ static void submit_reply(struct conn *c)
     }
     /* Otherwise (pipelined requests waiting, or a lingering close) the
      * send's completion decides what comes next: see reply_done(). */
-}
-
-/* The quiet send before this RECV completed, successfully: let go of what
- * it was sending. */
-static void quiet_send_done(struct conn *c)
-{
-    c->quiet_send = 0;
-    c->in_flight--; /* it was counted, and posts no CQE */
-    release_body(c);
 }
 
 /* The reply went out whole (SENDING, nothing in flight). */
@@ -618,8 +629,6 @@ static void take_bytes(struct conn *c, const char *data, size_t n)
 
 static void on_recv(struct conn *c, int res, unsigned flags)
 {
-    if (c->quiet_send)
-        quiet_send_done(c); /* the RECV ran, so the send before it succeeded */
     if (res > 0) {
         unsigned short id = (unsigned short)(flags >> IORING_CQE_BUFFER_SHIFT);
         if (c->state == RECEIVING && !c->closing && !c->want_408)
@@ -640,16 +649,6 @@ static void on_recv(struct conn *c, int res, unsigned flags)
 /* Did the operation do all it was asked?  Anything less fails the reply. */
 static void on_send_or_read(struct conn *c, enum op op, int res)
 {
-    if (c->quiet_send) {
-        /* Only a failed quiet send posts a completion — and then the RECV
-         * linked behind it is cancelled without one: a CQE_SKIP_SUCCESS
-         * request that fails silences the rest of its chain (the kernel's
-         * REQ_F_SKIP_LINK_CQES).  Count it as done here. */
-        c->quiet_send = 0;
-        c->in_flight--;
-        c->failed = 1;
-        return;
-    }
     if (res < 0) {
         c->failed = 1;
         return;
@@ -667,6 +666,12 @@ static void on_send_or_read(struct conn *c, enum op op, int res)
     if (c->buf->msg.msg_iovlen > 0) {
         if ((size_t)res != asked)
             c->failed = 1;
+        if (c->linked_reply) { /* out: the RECV behind it waits for the next request */
+            c->linked_reply = 0;
+            release_body(c);
+            release_idle_buf(c);
+            return;
+        }
         c->buf->msg.msg_iovlen = 0; /* the head is out: what follows are chunks */
         if (c->body_mem != NULL)
             c->body_left = 0;
@@ -717,7 +722,7 @@ static void on_cqe(const struct io_uring_cqe *cqe)
         return;
     }
     if (c == NULL)
-        return; /* a quiet CLOSE that failed, or a cancel of the accept */
+        return; /* a CLOSE of conn_free() that failed, or a cancel of the accept */
     c->in_flight--;
     switch (op) {
     case OP_RECV:
@@ -740,7 +745,7 @@ static void on_timeout(struct timer *t)
 {
     struct conn *c = (struct conn *)((char *)t - offsetof(struct conn, timer));
     int half_request =
-        c->state == RECEIVING && !c->quiet_send &&
+        c->state == RECEIVING && !c->linked_reply &&
         ((c->buf != NULL && c->buf->in_start < c->buf->in_end) || c->body_to_skip > 0);
     if (half_request && !draining) {
         c->want_408 = 1;
@@ -770,7 +775,7 @@ static void begin_drain(void)
         next = c->next;
         if (c->state != RECEIVING || c->closing)
             continue; /* a reply in flight: let it finish */
-        if (c->quiet_send)
+        if (c->linked_reply)
             submit_shutdown(c, SHUT_RD); /* the RECV behind the reply ends at once: then close */
         else
             conn_close(c);
@@ -839,6 +844,8 @@ int worker_run(const struct worker_config *config)
 
     while (!draining || nconns > 0) {
         int timeout = wheel_next_ms(&wheel, now_ms);
+        if (heap_has_holes && (timeout < 0 || timeout > TRIM_MS))
+            timeout = TRIM_MS; /* wake up to give the memory back */
         if (draining) {
             long long left = drain_deadline - now_ms;
             if (left <= 0)
@@ -863,6 +870,7 @@ int worker_run(const struct worker_config *config)
         if (stop_requested && !draining)
             begin_drain();
         wheel_expire(&wheel, now_ms, on_timeout);
+        give_memory_back();
     }
     free_everything();
     return 0;
