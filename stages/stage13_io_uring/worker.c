@@ -144,7 +144,10 @@ static void clock_update(void)
  * (connections taken during the same burst) sit above it in the heap: the
  * 10 000 connections of `make c10k` would keep the pages of every buffer
  * their first requests used.  malloc_trim() hands such pages back to the
- * kernel (madvise); at most every TRIM_MS, and only after a burst. */
+ * kernel (madvise); at most every TRIM_MS, and only after a burst.  free()
+ * itself would shrink the heap (brk) whenever its top is free, and the next
+ * malloc() grow it again: a system call every few requests under load, so
+ * that is switched off at the start (M_TRIM_THRESHOLD) and left to us. */
 static void give_memory_back(void)
 {
     static long long last;
@@ -820,6 +823,7 @@ int worker_run(const struct worker_config *config)
 {
     cfg = config;
     listen_fd = cfg->listen_fd;
+    mallopt(M_TRIM_THRESHOLD, 1 << 30); /* see give_memory_back() */
     clock_update();
     wheel_init(&wheel, now_ms);
     filecache_init(cfg->opt->docroot_real);
