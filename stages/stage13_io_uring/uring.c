@@ -155,12 +155,12 @@ struct io_uring_sqe *uring_sqe(struct uring *r)
     return sqe;
 }
 
-int uring_submit_and_wait(struct uring *r, int timeout_ms, const sigset_t *sigmask)
+int uring_submit_and_wait(struct uring *r, int timeout_ms)
 {
     struct __kernel_timespec ts = { timeout_ms / 1000, (timeout_ms % 1000) * 1000000LL };
+    /* EXT_ARG: the wait's timeout (and, unused here, a signal mask) in one
+     * argument block. */
     struct io_uring_getevents_arg arg = {
-        .sigmask = (unsigned long)sigmask,
-        .sigmask_sz = _NSIG / 8, /* the kernel's sigset size, not glibc's 128 bytes */
         .ts = timeout_ms >= 0 ? (unsigned long)&ts : 0,
     };
     return enter(r, 1, IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg, sizeof arg);

@@ -22,7 +22,6 @@
 #define STAGE13_URING_H
 
 #include <linux/io_uring.h>
-#include <signal.h>
 #include <stddef.h>
 
 struct uring {
@@ -52,9 +51,8 @@ struct io_uring_sqe *uring_sqe(struct uring *r);
 
 /* The one system call per loop turn: submit everything queued, then wait
  * until at least one completion is there, or timeout_ms pass (-1: no
- * limit), or a signal outside `sigmask` arrives.  Returns 0 or -errno
- * (-EINTR, -ETIME are normal). */
-int uring_submit_and_wait(struct uring *r, int timeout_ms, const sigset_t *sigmask);
+ * limit).  Returns 0 or -errno (-EINTR, -ETIME are normal). */
+int uring_submit_and_wait(struct uring *r, int timeout_ms);
 
 /* The next completion, or NULL when the CQ is empty; uring_cqe_seen() gives
  * its slot back to the kernel. */
