@@ -119,11 +119,11 @@ grade: deps
 	@$(if $(SERVER),,$(MAKE) --no-print-directory $(STAGE) &&) tests/grade.sh $(STAGE) $(SERVER)
 
 bench: all
-	@tests/deps.sh wrk curl
+	@tests/deps.sh wrk curl strace
 	@bench/run.sh
 
 bench-deps:
-	@tests/deps.sh wrk nginx-light
+	@tests/deps.sh wrk nginx-light strace
 
 bench-notes:
 	@bench/notes.sh

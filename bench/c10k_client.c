@@ -14,12 +14,24 @@
  * percentiles.  Exit status 0 only when every connection was held and
  * nothing failed; 1 otherwise; 2 for bad usage or a local limit.
  *
+ * Held mode (-H MS), the bench's slow clients: each connection sends the
+ * first bytes of a request, then one more byte of a header line that never
+ * ends every MS milliseconds, so the request never completes: a slow or
+ * far-away client.  It reaches accept() (TCP_DEFER_ACCEPT waits only for
+ * the first bytes) and then occupies whatever the server gives a client
+ * whose request is in progress: the iterative server itself, a pool's
+ * worker, a process, a thread, or a slot in an event loop.  After at most
+ * HELD_CONNECT_MS of connecting it prints "holding H of N connections",
+ * trickles until SECONDS pass or SIGTERM comes, then prints how many are
+ * still held (not closed and not answered by the server).
+ *
  * One thread, one epoll instance, nonblocking sockets: the same technique as
  * the server, so the client is not the bottleneck it measures.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,11 +271,127 @@ static int cmp_ll(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* --- held mode (-H): slow clients that never finish a request --------------- */
+
+#define HELD_CONNECT_MS 10000 /* connects still pending then go on in the background */
+
+static long trickle_ms;      /* -H: one more byte per connection this often */
+static char held_first[512]; /* the request line and an unfinished header */
+static size_t held_first_len;
+static long held_answered; /* the server replied (408, 400...): let go, not held */
+static volatile sig_atomic_t held_stop;
+
+static void on_held_signal(int sig)
+{
+    (void)sig;
+    held_stop = 1;
+}
+
+/* Connected: the request line and the start of a header, never its end. */
+static void held_start(struct client *c)
+{
+    connecting--;
+    if (send(c->fd, held_first, held_first_len, MSG_NOSIGNAL) != (ssize_t)held_first_len) {
+        c->state = HELD; /* fail() counts it down again */
+        held++;
+        fail(c, F_CLOSED);
+        return;
+    }
+    c->state = HELD;
+    held++;
+}
+
+static void held_on_event(struct client *c, uint32_t events)
+{
+    if (c->state == CONNECTING) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+            return;
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0)
+            fail(c, F_CONNECT);
+        else
+            held_start(c);
+        return;
+    }
+    if (c->state != HELD || !(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+        return;
+    char buf[4096];
+    ssize_t n = read(c->fd, buf, sizeof buf);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n > 0)
+        held_answered++; /* a reply to a request it never finished: 408, 400, 503 */
+    fail(c, F_CLOSED);
+}
+
+static void held_pump(int timeout_ms)
+{
+    struct epoll_event events[512];
+    int n = epoll_wait(ep, events, 512, timeout_ms);
+    for (int i = 0; i < n; i++)
+        held_on_event(events[i].data.ptr, events[i].events);
+}
+
+/* One more byte on every held connection.  EAGAIN is fine: a server that
+ * does not read fills the socket buffer, and the client is still waiting. */
+static void trickle_round(void)
+{
+    for (long i = 0; i < nclients; i++) {
+        struct client *c = &clients[i];
+        if (c->state == HELD && send(c->fd, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
+            errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            fail(c, F_CLOSED);
+    }
+}
+
+static int held_main(const char *addr)
+{
+    held_first_len = (size_t)snprintf(held_first, sizeof held_first,
+                                      "GET %s HTTP/1.1\r\nHost: %s\r\nX-Trickle: ", path, addr);
+    struct sigaction sa = { .sa_handler = on_held_signal }; /* no SA_RESTART: wake epoll_wait */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+
+    long long t0 = now_ns();
+    long long end = t0 + seconds * 1000000000LL;
+    long long next_trickle = t0 + trickle_ms * 1000000LL;
+    long next = 0;
+    int announced = 0;
+    while (!held_stop && now_ns() < end) {
+        while (next < nclients && connecting < MAX_CONNECTING)
+            start_connect(&clients[next++]);
+        if (!announced && ((next == nclients && connecting == 0) ||
+                           now_ns() - t0 > (long long)HELD_CONNECT_MS * 1000000)) {
+            printf("holding %ld of %ld connections (%.1f s)\n", held, nclients,
+                   (now_ns() - t0) / 1e9);
+            fflush(stdout);
+            announced = 1;
+        }
+        if (now_ns() >= next_trickle) {
+            trickle_round();
+            next_trickle += trickle_ms * 1000000LL;
+        }
+        long long wait = (next_trickle < end ? next_trickle : end) - now_ns();
+        held_pump(announced ? (wait > 0 ? (int)(wait / 1000000) + 1 : 0) : 20);
+    }
+    long pending = connecting;
+    printf("connections held: %ld of %ld\n", held, nclients);
+    printf("closed by server: %ld (answered %ld), connect failed: %ld, still connecting: %ld\n",
+           failures[F_CLOSED], held_answered, failures[F_CONNECT], pending);
+    for (long i = 0; i < nclients; i++)
+        if (clients[i].fd >= 0)
+            close(clients[i].fd);
+    return held == nclients ? 0 : 1;
+}
+
 static void usage(void)
 {
     fprintf(stderr,
             "usage: c10k_client -p PORT [-a ADDR] [-n CONNS] [-s SECONDS] [-k SAMPLE] "
-            "[-u PATH]\n");
+            "[-u PATH]\n"
+            "       c10k_client -p PORT -H MS [-a ADDR] [-n CONNS] [-s SECONDS] [-u PATH]\n");
     exit(2);
 }
 
@@ -275,7 +403,7 @@ int main(int argc, char **argv)
     http_server_name = "c10k_client"; /* names us in parse_number's complaints */
     int opt;
     int bad = 0;
-    while ((opt = getopt(argc, argv, "a:p:n:s:k:u:")) != -1) {
+    while ((opt = getopt(argc, argv, "a:p:n:s:k:u:H:")) != -1) {
         // clang-format off
         switch (opt) {
         case 'a': addr = optarg; break;
@@ -284,6 +412,7 @@ int main(int argc, char **argv)
         case 's': bad |= parse_number(optarg, 0, 86400, opt, &seconds); break;
         case 'k': bad |= parse_number(optarg, 0, 10000000, opt, &sample); break;
         case 'u': path = optarg; break;
+        case 'H': bad |= parse_number(optarg, 1, 60000, opt, &trickle_ms); break;
         default: usage();
         }
         // clang-format on
@@ -317,6 +446,8 @@ int main(int argc, char **argv)
         perror("c10k_client");
         return 2;
     }
+    if (trickle_ms > 0)
+        return held_main(addr);
 
     /* Phase 1: open them all, a bounded number of handshakes at a time. */
     long long t0 = now_ns();

@@ -3,11 +3,16 @@
 #
 # For each built stage: start it on an ephemeral port (the port comes from
 # its ready line) serving a generated docroot, pinned to CPU 0; check that it
-# serves the test files; warm it up; then run each workload with wrk pinned to
-# the other CPU(s) while the server's process tree is sampled from /proc (CPU
-# time, resident memory, processes, threads); stop it by PID; next stage.
-# nginx, configured here in a temp dir, is measured the same way as a
-# reference.  stage11 (FTP) gets a side table measured with curl.
+# serves the test files; warm it up; watch its CPU while no client is there;
+# then run each workload of WORKLOAD_TABLE (below) with wrk pinned to the
+# other CPU(s) while the server's process tree is sampled from /proc (CPU
+# time, resident memory, processes, threads, read() calls).  A held workload
+# first opens its slow clients (bin/c10k_client -H), so that wrk measures
+# what the server still does for others while it holds them.  A counted
+# workload is then run once more for a fixed number of requests under
+# `strace -f -c`.  Stop the server by PID; next stage.  nginx, configured
+# here in a temp dir, is measured the same way as a reference.  stage11
+# (FTP) gets a side table measured with curl.
 #
 # Results: bench/results/latest.md (the table for lectures), latest.csv (one
 # raw row per stage x workload), latest.svg (a chart), and a timestamped copy
@@ -15,19 +20,28 @@
 # into NOTES.md.
 #
 # Settings (environment or make variables):
-#   QUICK=1                   1-second runs of the two main workloads, short FTP test (CI)
+#   QUICK=1                   1-second runs of close, ka, slow and crowd, short FTP test (CI)
 #   STAGES="stage09 stage10"  measure a subset (default: every built HTTP stage)
 #   DURATION=N                seconds per workload (default 5; QUICK 1)
-#   CONNS=N                   connections of the c=50 workloads
-#   CLIFF_CONNS=N             connections of the c=1000 workload
-#   WORKLOADS="close ka ..."  which workloads, from: close ka cliff big mid
+#   WORKLOADS="close ka ..."  which workloads, from the table below
+#   CONNS=N  CLIFF_CONNS=N  BIG_CONNS=N   wrk's connections (50, 1000, 10)
+#   SLOW_CONNS=N  CROWD_CONNS=N           connections held open by slow clients
+#                             during `slow` (10) and `crowd` (10 000; QUICK 1 000)
+#   TRICKLE_MS=N              a held client sends one more byte this often (1000)
+#   SYSCALLS=0                skip the strace runs (system calls per request)
+#   SYS_REQUESTS=N            requests of each strace run (2000; QUICK 100, ka only;
+#                             1 MiB: a tenth)
+#   IDLE_SECONDS=N            how long the idle server's CPU is watched (2; QUICK 0.5)
 #   NGINX=0  FTP=0            skip the nginx row / the FTP side table
 #   NETEM=1 [NETEM_DELAY=1ms] run in a private network namespace whose own
 #                             loopback delays every packet (root only; see below)
 #
 # Every wait is bounded: wrk stops after DURATION (and `timeout` kills it if
-# it does not), requests time out after WRK_TIMEOUT, servers get SIGTERM and,
-# after 5 s, SIGKILL.  A stage whose binary is missing is skipped with a note.
+# it does not), requests time out after WRK_TIMEOUT, the slow clients stop
+# after DURATION + 40 s at the latest, a strace run after 35 s, servers get
+# SIGTERM and, after 5 s, SIGKILL.  A stage whose binary is missing is skipped
+# with a note; one that exits with status 2 at start (stage13 where io_uring
+# is not available) gets rows that say so.
 set -u
 cd "$(dirname "$0")/.." || exit 2
 
@@ -60,17 +74,30 @@ QUICK=${QUICK:-0}
 if ((QUICK)); then
     MODE=quick
     DURATION=${DURATION:-1}
-    WORKLOADS=${WORKLOADS:-close ka}
+    WORKLOADS=${WORKLOADS:-close ka slow crowd}
+    CROWD_CONNS=${CROWD_CONNS:-1000}
+    SYS_REQUESTS=${SYS_REQUESTS:-100}
+    SYS_CLOSE_REQUESTS=${SYS_CLOSE_REQUESTS:-0}     # CI: one strace run per stage (ka)
+    IDLE_SECONDS=${IDLE_SECONDS:-0.5}
     FTP_MB=${FTP_MB:-20}
 else
     MODE=full
     DURATION=${DURATION:-5}
-    WORKLOADS=${WORKLOADS:-close ka cliff big}
+    WORKLOADS=${WORKLOADS:-close ka cliff big slow crowd}
+    CROWD_CONNS=${CROWD_CONNS:-10000}
+    SYS_REQUESTS=${SYS_REQUESTS:-2000}
+    IDLE_SECONDS=${IDLE_SECONDS:-2}
     FTP_MB=${FTP_MB:-200}
 fi
+SYSCALLS=${SYSCALLS:-1}
+((SYSCALLS)) || SYS_REQUESTS=0 SYS_CLOSE_REQUESTS=0
+SYS_CLOSE_REQUESTS=${SYS_CLOSE_REQUESTS:-$SYS_REQUESTS}
+SYS_BIG_REQUESTS=$((SYS_REQUESTS / 10))
 CONNS=${CONNS:-50}
 CLIFF_CONNS=${CLIFF_CONNS:-1000}
 BIG_CONNS=${BIG_CONNS:-10}
+SLOW_CONNS=${SLOW_CONNS:-10}
+TRICKLE_MS=${TRICKLE_MS:-1000}
 WRK_TIMEOUT=${WRK_TIMEOUT:-2}
 NGINX_BIN=${NGINX_BIN:-$(command -v nginx || echo /usr/sbin/nginx)}
 RESULTS=bench/results
@@ -81,16 +108,22 @@ NOTES=()                # lines printed under the table: skips, anomalies
 declare -A R=()         # the current wrk results, from bench/wrk.lua
 note() { NOTES+=("$*"); echo "bench: $*" >&2; }
 
-for tool in wrk curl timeout awk; do
+for tool in wrk curl timeout awk $( ((SYSCALLS)) && echo strace); do
     command -v "$tool" >/dev/null ||
-        { echo "bench: $tool is missing; run: make bench-deps (as root), or apt-get install wrk curl" >&2; exit 2; }
+        { echo "bench: $tool is missing; run: make bench-deps (as root), or apt-get install wrk curl strace" >&2; exit 2; }
 done
+HOLDER=bin/c10k_client          # the slow clients of the held workloads
+[[ -x $HOLDER ]] || { echo "bench: $HOLDER is missing: run make first" >&2; exit 2; }
 
 WORK=$(mktemp -d /tmp/bench.XXXXXX) || exit 2
 SERVER_PID=
 SAMPLER_PID=
+HOLDER_PID=
+STRACE_PID=
 cleanup() {
     [[ -n $SAMPLER_PID ]] && kill "$SAMPLER_PID" 2>/dev/null
+    [[ -n $STRACE_PID ]] && kill -TERM "$STRACE_PID" 2>/dev/null
+    [[ -n $HOLDER_PID ]] && kill -TERM "$HOLDER_PID" 2>/dev/null
     stop_server
     rm -rf "$WORK"
 }
@@ -127,24 +160,45 @@ else
 fi
 WRK_THREADS=${WRK_THREADS:-$CLIENT_NCPU}
 
-# wrk needs a descriptor per connection.
+# wrk and the slow clients need a descriptor per connection, and so do the
+# servers (they inherit the limit).
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
-if (($(ulimit -n) < CLIFF_CONNS + 100)); then
-    note "descriptor limit $(ulimit -n) is below $((CLIFF_CONNS + 100)): c=$CLIFF_CONNS results will show connect errors"
-fi
+for want in "$CLIFF_CONNS cliff" "$CROWD_CONNS crowd"; do
+    if [[ " $WORKLOADS " == *" ${want#* } "* ]] && (($(ulimit -n) < ${want% *} + 100)); then
+        note "descriptor limit $(ulimit -n) is below $((${want% *} + 100)): the ${want#* } workload will show connect errors"
+    fi
+done
 
-# --- workloads ------------------------------------------------------------------
-# workload NAME: sets W_PATH W_CONNS W_CLOSE W_LABEL (the column heading).
+# --- workloads: one row each ------------------------------------------------------------
+# name   path      conns          close  held           strace  (requests; 0: not counted)
+#
+# wrk's clients fetch PATH over CONNS connections (a new one per request when
+# close is 1) for DURATION seconds.  HELD is how many other connections
+# bin/c10k_client holds open meanwhile, each a slow client whose request
+# never completes (c10k_client -H).  STRACE is the request count of a second,
+# short run under `strace -f -c`, which gives the system calls per request.
+WORKLOAD_TABLE="
+close  /         $CONNS         1      0              $SYS_CLOSE_REQUESTS
+ka     /         $CONNS         0      0              $SYS_REQUESTS
+cliff  /         $CLIFF_CONNS   0      0              0
+big    /1m.bin   $BIG_CONNS     0      0              $SYS_BIG_REQUESTS
+mid    /64k.bin  $CONNS         0      0              0
+slow   /         $CONNS         0      $SLOW_CONNS    0
+crowd  /         $CONNS         0      $CROWD_CONNS   0
+"
+# workload NAME: sets W_PATH W_CONNS W_CLOSE W_HELD W_STRACE and W_LABEL (the column heading).
 workload() {
-    W_CLOSE=0
-    case $1 in
-    close) W_PATH=/ W_CONNS=$CONNS W_CLOSE=1 W_LABEL="1 KiB close c=$CONNS" ;;
-    ka)    W_PATH=/ W_CONNS=$CONNS W_LABEL="1 KiB keep-alive c=$CONNS" ;;
-    cliff) W_PATH=/ W_CONNS=$CLIFF_CONNS W_LABEL="1 KiB keep-alive c=$CLIFF_CONNS" ;;
-    mid)   W_PATH=/64k.bin W_CONNS=$CONNS W_LABEL="64 KiB keep-alive c=$CONNS" ;;
-    big)   W_PATH=/1m.bin W_CONNS=$BIG_CONNS W_LABEL="1 MiB keep-alive c=$BIG_CONNS" ;;
-    *) echo "bench: unknown workload '$1' (close ka cliff mid big)" >&2; exit 2 ;;
-    esac
+    local name path conns close held strace size
+    while read -r name path conns close held strace; do
+        [[ $name == "$1" ]] || continue
+        W_PATH=$path W_CONNS=$conns W_CLOSE=$close W_HELD=$held W_STRACE=$strace
+        case $path in /) size="1 KiB" ;; /64k.bin) size="64 KiB" ;; *) size="1 MiB" ;; esac
+        W_LABEL="$size $( ((close)) && echo close || echo keep-alive) c=$conns"
+        ((held)) && W_LABEL+=" + $held $1"
+        return 0
+    done <<< "$WORKLOAD_TABLE"
+    echo "bench: unknown workload '$1' (close ka cliff big mid slow crowd)" >&2
+    exit 2
 }
 for w in $WORKLOADS; do workload "$w"; done     # reject typos before any work
 
@@ -196,6 +250,21 @@ tree_stat() {
     done
 }
 
+# tree_reads PID: read-class system calls (read, readv, pread...; not recv)
+# made so far by the tree of PID, from /proc/PID/io's syscr, which the kernel
+# counts whether or not the call found data, and which a parent inherits from
+# the children it reaps.  Unlike strace it does not slow the server down.
+tree_reads() {
+    local entry line n=0
+    tree_stat "$1"
+    for entry in $TREE_LIST; do
+        while read -r line; do
+            [[ $line == syscr:* ]] && n=$((n + ${line#syscr: })) && break
+        done 2>/dev/null < "/proc/${entry%%:*}/io"
+    done
+    TREE_READS=$n
+}
+
 # sampler PID FILE: every 0.2 s append "rss_kib procs threads" (runs in the background).
 sampler() {
     while kill -0 "$1" 2>/dev/null; do
@@ -220,7 +289,7 @@ start_stage() {
     : > "$log"
     "${PIN[@]}" "$bin" -p 0 -b 127.0.0.1 -r "$root" "$@" < /dev/null > "$log" 2>&1 &
     SERVER_PID=$!
-    PORT=
+    PORT= START_RC=
     for ((i = 0; i < 100; i++)); do
         if [[ $(< "$log") =~ listening\ on\ [a-z]+://[^\ ]*:([0-9]+)/ ]]; then
             PORT=${BASH_REMATCH[1]}
@@ -229,6 +298,13 @@ start_stage() {
         alive "$SERVER_PID" || break
         sleep 0.1
     done
+    if ! alive "$SERVER_PID"; then
+        wait "$SERVER_PID"
+        START_RC=$?
+        SERVER_PID=
+        note "$name exited with status $START_RC at start: $(head -c 300 "$log" | tr '\n' ' ')"
+        return 1
+    fi
     note "$name did not print its ready line within 10 s: $(head -c 300 "$log" | tr '\n' ' ')"
     stop_server
     return 1
@@ -335,85 +411,199 @@ CONF
 }
 
 # --- one measurement -------------------------------------------------------------------------
-CSV_HEADER="stage,model,workload,label,path,connections,keepalive,duration_s,requests,req_per_s,mb_per_s,lat_p50_ms,lat_p90_ms,lat_p99_ms,lat_max_ms,err_connect,err_read,err_write,err_timeout,err_status,errors,cpu_s,cpu_s_per_10k,peak_rss_kib,procs,threads,status,note"
+# The results of the current stage and workload gather in R[] (wrk's numbers
+# from bench/wrk.lua, the CPU ticks, the held count, the system calls); csv_row
+# hands them to bench/row.awk, which writes the CSV line.  bench/row.awk
+# holds the list of columns.
 CSV=$WORK/latest.csv
-echo "$CSV_HEADER" > "$CSV"
+awk -f bench/row.awk -v header=1 > "$CSV"
 
-# csv_row STATUS NOTE: append the row of the current stage and workload from
-# the results in R[], the CPU ticks in CPU_TICKS and the samples in $SAMPLES.
+# csv_row STATUS NOTE: append the row of stage $CURRENT, workload $W.
 csv_row() {
-    local status=$1 text=${2//,/;}
-    local keepalive=$((1 - W_CLOSE))
-    awk -v stage="$CURRENT" -v model="${MODEL//,/;}" -v wl="$W" -v label="$W_LABEL" \
-        -v path="$W_PATH" -v conns="$W_CONNS" -v ka="$keepalive" \
-        -v dur="${R[duration_us]:-0}" -v req="${R[requests]:-0}" -v bytes="${R[bytes]:-0}" \
-        -v p50="${R[lat_p50_us]:-}" -v p90="${R[lat_p90_us]:-}" -v p99="${R[lat_p99_us]:-}" \
-        -v max="${R[lat_max_us]:-}" -v ec="${R[err_connect]:-0}" -v er="${R[err_read]:-0}" \
-        -v ew="${R[err_write]:-0}" -v et="${R[err_timeout]:-0}" -v es="${R[err_status]:-0}" \
-        -v ticks="${CPU_TICKS:-}" -v hz="$CLK_TCK" -v status="$status" -v text="$text" \
-        -v samples="$SAMPLES" '
-    function ms(us) { return us == "" ? "" : sprintf("%.3f", us / 1000) }
-    BEGIN {
-        rss = procs = threads = ""
-        while ((getline line < samples) > 0) {
-            split(line, s, " ")
-            if (rss == "" || s[1] + 0 > rss) rss = s[1] + 0
-            if (procs == "" || s[2] + 0 > procs) procs = s[2] + 0
-            if (threads == "" || s[3] + 0 > threads) threads = s[3] + 0
-        }
-        secs = dur / 1e6
-        rps = secs > 0 ? sprintf("%.1f", req / secs) : ""
-        mbps = secs > 0 ? sprintf("%.2f", bytes / secs / 1e6) : ""
-        errs = ec + er + ew + et + es
-        cpu = ticks == "" ? "" : sprintf("%.2f", ticks / hz)
-        per10k = (ticks != "" && req > 0) ? sprintf("%.4f", ticks / hz / req * 10000) : ""
-        if (status != "ok") rps = mbps = ""
-        if (status != "ok" || req == 0) p50 = p90 = p99 = max = ""
-        printf "%s,%s,%s,%s,%s,%d,%d,%.3f,%d,%s,%s,%s,%s,%s,%s,%d,%d,%d,%d,%d,%d,%s,%s,%s,%s,%s,%s,%s\n",
-            stage, model, wl, label, path, conns, ka, secs, req, rps, mbps,
-            ms(p50), ms(p90), ms(p99), ms(max), ec, er, ew, et, es, errs,
-            cpu, per10k, rss, procs, threads, status, text
-    }' >> "$CSV"
+    local k
+    R[stage]=$CURRENT R[model]=$MODEL R[workload]=$W R[label]=$W_LABEL R[path]=$W_PATH
+    R[connections]=$W_CONNS R[keepalive]=$((1 - W_CLOSE)) R[hold_conns]=$W_HELD
+    R[idle_cpu_pct]=$IDLE_CPU R[status]=$1 R[note]=$2
+    for k in "${!R[@]}"; do printf '%s %s\n' "$k" "${R[$k]}"; done > "$WORK/row.kv"
+    awk -f bench/row.awk -v hz="$CLK_TCK" "$WORK/row.kv" "${SAMPLES:-/dev/null}" >> "$CSV"
 }
 
-# measure: run workload $W against $PORT while sampling the tree of $SERVER_PID.
-measure() {
-    local out=$WORK/wrk.out threads=$WRK_THREADS rc
+# run_wrk OUT THREADS DURATION [ENV...]: wrk on workload $W; its results go to OUT.
+run_wrk() {
+    local out=$1 threads=$2 secs=$3
+    shift 3
     ((threads > W_CONNS)) && threads=$W_CONNS
-    R=()
+    rm -f "$out"
+    env BENCH_OUT="$out" BENCH_CLOSE="$W_CLOSE" "$@" timeout -k 2 $((secs + WRK_TIMEOUT + 10)) \
+        wrk -t "$threads" -c "$W_CONNS" -d "${secs}s" --timeout "${WRK_TIMEOUT}s" \
+        -s bench/wrk.lua "http://127.0.0.1:$PORT$W_PATH" > "$out.txt" 2>&1
+}
+
+# start_holder N: N slow clients, each with a request it never finishes
+# (c10k_client -H); returns once they are connected, or after its connect
+# phase (10 s) ends.  Bounded: the client stops by itself after -s seconds.
+start_holder() {
+    local out=$WORK/holder.out i
+    : > "$out"
+    "$WORK/bin/c10k_client" -p "$PORT" -n "$1" -H "$TRICKLE_MS" -s $((DURATION + 40)) > "$out" 2>&1 &
+    HOLDER_PID=$!
+    for ((i = 0; i < 150; i++)); do
+        grep -q '^holding' "$out" && break
+        kill -0 "$HOLDER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    grep -q '^holding' "$out" ||
+        note "$CURRENT $W: the slow clients did not report: $(head -c 200 "$out" | tr '\n' ' ')"
+    # Connected is not yet accepted: give the server up to 10 s to take
+    # them from its accept queue (a fork or a thread each, for some), so
+    # that wrk measures the server holding them, not the server catching up.
+    # An iterative server or a full pool takes no more: after half a second
+    # without progress, that is its result.
+    local queued last=-1 still=0
+    for ((i = 0; i < 100 && still < 5; i++)); do
+        queued=$(accept_queue "$PORT")
+        ((queued == 0)) && break
+        ((queued == last)) && still=$((still + 1)) || still=0   # no progress for 0.5 s: it takes no more
+        last=$queued
+        sleep 0.1
+    done
+}
+
+# accept_queue PORT: connections waiting in the accept queues of the
+# listening sockets on PORT (/proc/net/tcp: for a socket in state 0A, LISTEN,
+# rx_queue is its accept queue's length).
+accept_queue() {
+    awk -v port="$(printf ':%04X' "$1")" '
+        function hex(s,    i, n) {
+            n = 0
+            for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789ABCDEF", substr(s, i, 1)) - 1
+            return n
+        }
+        $4 == "0A" && substr($2, length($2) - 4) == port { split($5, q, ":"); n += hex(q[2]) }
+        END { print n + 0 }' /proc/net/tcp
+}
+
+# stop_holder: SIGTERM makes the client count what it still holds and exit.
+stop_holder() {
+    [[ -n $HOLDER_PID ]] || return 0
+    local out=$WORK/holder.out i
+    kill -TERM "$HOLDER_PID" 2>/dev/null
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$HOLDER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$HOLDER_PID" 2>/dev/null
+    wait "$HOLDER_PID" 2>/dev/null
+    HOLDER_PID=
+    R[held]=$(sed -n 's/^connections held: \([0-9]*\) of.*/\1/p' "$out")
+    R[held_at_start]=$(sed -n 's/^holding \([0-9]*\) of.*/\1/p' "$out")
+    R[held_lost]=$(sed -n 's/^closed by server: \(.*\)/closed by server \1/p' "$out" | tr ',' ';')
+    R[held]=${R[held]:-0}
+}
+
+# measure: the timed run of workload $W, with its slow clients if it has
+# any, while the tree of $SERVER_PID is sampled.  Fills R[].
+measure() {
+    local out=$WORK/wrk.out
     SAMPLES=$WORK/samples
-    : > "$SAMPLES" && rm -f "$out"
-    tree_stat "$SERVER_PID"
-    local cpu0=$TREE_CPU
+    : > "$SAMPLES"
+    ((W_HELD)) && start_holder "$W_HELD"
+    tree_reads "$SERVER_PID"
+    local cpu0=$TREE_CPU reads0=$TREE_READS
     sampler "$SERVER_PID" "$SAMPLES" &
     SAMPLER_PID=$!
-    BENCH_OUT=$out BENCH_CLOSE=$W_CLOSE timeout -k 2 $((DURATION + WRK_TIMEOUT + 10)) \
-        wrk -t "$threads" -c "$W_CONNS" -d "${DURATION}s" --timeout "${WRK_TIMEOUT}s" \
-        -s bench/wrk.lua "http://127.0.0.1:$PORT$W_PATH" > "$WORK/wrk.txt" 2>&1
-    rc=$?
-    tree_stat "$SERVER_PID"
-    CPU_TICKS=$((TREE_CPU - cpu0))
+    run_wrk "$out" "$WRK_THREADS" "$DURATION"
+    local rc=$?
+    tree_reads "$SERVER_PID"
+    R[cpu_ticks]=$((TREE_CPU - cpu0)) R[reads]=$((TREE_READS - reads0))
     kill "$SAMPLER_PID" 2>/dev/null
     wait "$SAMPLER_PID" 2>/dev/null
     SAMPLER_PID=
+    stop_holder
     if [[ ! -s $out ]]; then
-        CPU_TICKS=
-        csv_row failed "wrk gave no results (exit $rc): $(tail -n 2 "$WORK/wrk.txt" | tr '\n' ' ')"
-        note "$CURRENT $W: wrk gave no results (exit $rc)"
+        MEASURE_FAILED="wrk gave no results (exit $rc): $(tail -n 2 "$out.txt" | tr '\n' ' ')"
         return 1
     fi
     local k v
     while read -r k v; do R[$k]=$v; done < "$out"
     if ! alive "$SERVER_PID"; then
-        csv_row failed "server exited during the run"
-        note "$CURRENT exited during '$W_LABEL': $(tail -n 2 "$WORK/$CURRENT.log" 2>/dev/null | tr '\n' ' ')"
+        MEASURE_FAILED="server exited during the run: $(tail -n 2 "$WORK/$CURRENT.log" 2>/dev/null | tr '\n' ' ')"
         return 1
     fi
-    csv_row ok ""
-    awk -v s="$CURRENT" -v l="$W_LABEL" -v r="${R[requests]}" -v b="${R[bytes]}" -v d="${R[duration_us]}" \
-        -v e="$((R[err_connect] + R[err_read] + R[err_write] + R[err_timeout] + R[err_status]))" 'BEGIN {
+    awk -v s="$CURRENT" -v l="$W_LABEL" -v r="${R[requests]}" -v d="${R[duration_us]}" \
+        -v e="$((R[err_connect] + R[err_read] + R[err_write] + R[err_timeout] + R[err_status]))" \
+        -v held="${R[held]:-}" -v n="$W_HELD" 'BEGIN {
         t = d > 0 ? d / 1e6 : 1
-        printf "bench: %-8s %-28s %8.0f req/s %8.1f MB/s  %d errors\n", s, l, r / t, b / t / 1e6, e }' >&2
+        printf "bench: %-8s %-36s %8.0f req/s  %d errors", s, l, r / t, e
+        if (n > 0) printf "  %d of %d held", held, n
+        printf "\n" }' >&2
+}
+
+# count_syscalls: W_STRACE requests of workload $W while strace -f -c counts
+# the system calls of the whole server tree; fills R[syscall_*].  wrk.lua
+# stops wrk's one thread at the count and leaves a mark; SIGINT then ends wrk
+# at once (it reports, as at the end of -d).  strace -c only counts: its
+# slowdown does not matter, but every step is bounded all the same.
+count_syscalls() {
+    local out=$WORK/strace.out mark=$WORK/strace.mark i pids=() entry
+    rm -f "$out" "$mark"
+    tree_stat "$SERVER_PID"
+    for entry in $TREE_LIST; do pids+=(-p "${entry%%:*}"); done
+    strace -f -c -S calls -o "$out" "${pids[@]}" 2> "$WORK/strace.err" &
+    STRACE_PID=$!
+    for ((i = 0; i < 100; i++)); do     # attached to every process (and thread) of the tree
+        (($(grep -c attached "$WORK/strace.err") * 2 >= ${#pids[@]})) && break
+        kill -0 "$STRACE_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    rm -f "$WORK/sys.out"
+    BENCH_OUT=$WORK/sys.out BENCH_CLOSE=$W_CLOSE BENCH_MAX=$W_STRACE BENCH_DONE=$mark \
+        timeout -k 2 40 wrk -t 1 -c "$W_CONNS" -d 30s --timeout "${WRK_TIMEOUT}s" \
+        -s bench/wrk.lua "http://127.0.0.1:$PORT$W_PATH" > "$WORK/sys.txt" 2>&1 &
+    local wrk_job=$!
+    for ((i = 0; i < 700; i++)); do     # 35 s at most
+        [[ -e $mark ]] && break
+        kill -0 "$wrk_job" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -INT "$wrk_job" 2>/dev/null       # timeout passes SIGINT on to wrk
+    wait "$wrk_job"
+    kill -TERM "$STRACE_PID" 2>/dev/null   # strace detaches and writes its table
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$STRACE_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -KILL "$STRACE_PID" 2>/dev/null
+    wait "$STRACE_PID" 2>/dev/null
+    STRACE_PID=
+    local requests
+    requests=$(sed -n 's/^requests //p' "$WORK/sys.out" 2>/dev/null)
+    if [[ ! -s $out || ${requests:-0} == 0 ]]; then
+        note "$CURRENT $W: no system call count (strace: $(head -c 150 "$WORK/strace.err" | tr '\n' ' '))"
+        return
+    fi
+    # strace -c's table, by calls: % time, seconds, usecs/call, calls, [errors,] syscall
+    read -r R[syscall_requests] R[syscalls_total] R[syscall_errors] R[syscalls_top] < <(
+        awk -v n="$requests" '
+        # the three most frequent calls, and the epoll calls wherever they rank
+        $1 ~ /^[0-9.]+$/ && $NF != "total" && (++k <= 3 || $NF ~ /^epoll_/) {
+            top = top (top == "" ? "" : "; ") sprintf("%s %.3g", $NF, $4 / n)
+        }
+        $NF == "total" { total = $4; errors = NF == 6 ? $5 : 0 }
+        END { printf "%d %d %d %s\n", n, total, errors, top }' "$out")
+}
+
+# idle_cpu: the server tree's CPU share (% of one CPU) over IDLE_SECONDS with no client.
+idle_cpu() {
+    sleep 0.2
+    tree_stat "$SERVER_PID"
+    local c0=$TREE_CPU t0 t1
+    t0=$(date +%s%N)
+    sleep "$IDLE_SECONDS"
+    tree_stat "$SERVER_PID"
+    t1=$(date +%s%N)
+    IDLE_CPU=$(awk -v c=$((TREE_CPU - c0)) -v hz="$CLK_TCK" -v ns=$((t1 - t0)) \
+        'BEGIN { printf "%.1f", c / hz / (ns / 1e9) * 100 }')
 }
 
 # check_serves PATH [SIZE]: does the server answer 200 (with SIZE bytes)?
@@ -422,15 +612,21 @@ check_serves() {
     [[ $CHECK_GOT == "200 ${2:-${CHECK_GOT#* }}" ]]
 }
 
-# bench_server: the workloads against the server just started as $CURRENT.
+# rows_for_all STATUS NOTE: one row per workload saying why nothing was measured.
+rows_for_all() {
+    for W in $WORKLOADS; do
+        workload "$W"
+        R=() SAMPLES=/dev/null
+        csv_row "$1" "$2"
+    done
+}
+
+# bench_server: every workload against the server just started as $CURRENT.
+# The one loop of the harness: whatever a workload needs comes from its row.
 bench_server() {
     if ! check_serves /; then
         note "$CURRENT: GET / answered '$CHECK_GOT' instead of 200; not measured"
-        for W in $WORKLOADS; do
-            workload "$W"
-            SAMPLES=/dev/null CPU_TICKS='' R=()
-            csv_row failed "GET / answered $CHECK_GOT"
-        done
+        rows_for_all failed "GET / answered $CHECK_GOT"
         return
     fi
     # stage01 answers everything with its fixed page: fine for the 1 KiB
@@ -446,21 +642,27 @@ bench_server() {
     else
         timeout -k 2 10 wrk -t 1 -c 10 -d 1s --timeout 2s "http://127.0.0.1:$PORT/" > /dev/null 2>&1
     fi
+    idle_cpu
     for W in $WORKLOADS; do
         workload "$W"
+        R=() SAMPLES=/dev/null
         local want=
-        [[ $W == big ]] && want=$SIZE_big
-        [[ $W == mid ]] && want=$SIZE_mid
+        [[ $W_PATH == /1m.bin ]] && want=$SIZE_big
+        [[ $W_PATH == /64k.bin ]] && want=$SIZE_mid
         if ! check_serves "$W_PATH" "$want"; then
-            SAMPLES=/dev/null CPU_TICKS='' R=()
             csv_row skipped "GET $W_PATH answered $CHECK_GOT (does not serve files)"
             note "$CURRENT: '$W_LABEL' not measured: GET $W_PATH answered '$CHECK_GOT', not '200 $want'"
             continue
         fi
         if ! measure; then
+            csv_row failed "$MEASURE_FAILED"
+            note "$CURRENT $W: $MEASURE_FAILED"
             stop_server     # it died or hung: restart it for the next workload
             start_again || return
+            continue
         fi
+        ((W_STRACE)) && count_syscalls
+        csv_row ok "${R[held_lost]:-}"
     done
 }
 
@@ -478,12 +680,17 @@ model_of() {
     stage09) echo "epoll level-triggered" ;;
     stage10) echo "epoll edge-triggered" ;;
     stage12) echo "C10K: epoll workers (-w $SERVER_NCPU)" ;;
+    stage13) echo "io_uring workers (-w $SERVER_NCPU)" ;;
     *) echo "$1" ;;
     esac
 }
-args_of() {              # the stage options the bench passes
+# The stage options the bench passes.  stage12 and stage13: one worker per
+# server CPU, like nginx, and an idle timeout (-t) far longer than a stage's
+# whole measurement, so that it never closes the held clients mid-run.
+STAGE_TIMEOUT=600
+args_of() {
     case $1 in
-    stage12) echo "-w $SERVER_NCPU" ;;      # one worker per server CPU, like nginx
+    stage12 | stage13) echo "-w $SERVER_NCPU -t $STAGE_TIMEOUT" ;;
     esac
 }
 
@@ -506,7 +713,7 @@ snapshot() {            # snapshot NAME: copy bin/NAME, say if it is a sanitizer
     fi
 }
 SANITIZED=()
-for CURRENT in $LIST; do
+for CURRENT in $LIST c10k_client; do
     [[ -x bin/$CURRENT ]] && snapshot "$CURRENT"
 done
 start_again() {
@@ -524,10 +731,15 @@ for CURRENT in $LIST; do
     [[ -x $WORK/bin/$CURRENT ]] || continue
     MODEL=$(model_of "$CURRENT")
     [[ " ${SANITIZED[*]} " == *" $CURRENT "* ]] && MODEL+=" [sanitizer build]"
+    IDLE_CPU=
     if ! start_again; then
-        W=close && workload close
-        SAMPLES=/dev/null CPU_TICKS='' R=()
-        csv_row failed "did not start"
+        # Exit status 2 at start is a stage saying it cannot run here (stage13:
+        # io_uring not available): a result, not a harness failure.
+        if [[ $START_RC == 2 ]]; then
+            rows_for_all skipped "exited 2 at start: $(head -n 1 "$WORK/$CURRENT.log" | tr ',' ';')"
+        else
+            rows_for_all failed "did not start"
+        fi
         continue
     fi
     bench_server
@@ -542,6 +754,7 @@ if [[ ${NGINX:-1} != 0 ]]; then
         NGINX_VERSION=$("$NGINX_BIN" -v 2>&1 | sed 's/.*nginx\///')
         CURRENT=nginx
         MODEL="nginx $NGINX_VERSION ($SERVER_NCPU worker)"
+        IDLE_CPU=
         start_again() { start_nginx; }
         if start_nginx; then
             bench_server
@@ -614,6 +827,13 @@ MD=$WORK/latest.md
     echo "- pinning: $PINNING ($WRK_THREADS wrk thread(s)); $NETWORK"
     echo "- mode: $MODE; ${DURATION} s per workload, wrk --timeout ${WRK_TIMEOUT}s; whole run ${ELAPSED} s"
     echo "- files: generated; 1 KiB index.html, 64 KiB and 1 MiB random"
+    [[ " $WORKLOADS " == *" slow "* || " $WORKLOADS " == *" crowd "* ]] &&
+        echo "- held workloads: wrk as in k-a while bin/c10k_client -H holds slow (${SLOW_CONNS}) or crowd" \
+             "(${CROWD_CONNS}) other connections, each with a request it never finishes (one more byte" \
+             "every ${TRICKLE_MS} ms)"
+    ((SYSCALLS)) &&
+        echo "- system calls: strace -f -c on the server tree, ${SYS_REQUESTS} requests per 1 KiB workload counted" \
+             "and ${SYS_BIG_REQUESTS} per 1 MiB one (wrk -t 1), divided by the requests; idle CPU: ${IDLE_SECONDS} s with no client"
     echo "- machine load (1-minute average) at start / end: $LOAD_START / $(cut -d' ' -f1 /proc/loadavg)" \
          "(above about 1, other work shared the CPUs and the numbers are noisy)"
     if ((${#SANITIZED[@]})); then
@@ -627,7 +847,12 @@ MD=$WORK/latest.md
     echo "<!-- bench table end -->"
     echo
     for n in "${NOTES[@]}"; do echo "- note: $n"; done
-    ((${#NOTES[@]})) && echo
+    [[ " ${MEASURED[*]} " == *" stage12 "* ]] &&
+        echo "- note: stage12 and stage13 run with -t $STAGE_TIMEOUT, so that their idle timeout cannot close" \
+             "the held clients during a run; stage12's TCP_DEFER_ACCEPT does not keep them from accept():" \
+             "they send their first bytes at once, as a slow client on a far network would."
+    awk -F, -f bench/table.awk -v part=syscalls "$CSV"
+    echo
     if ((${#FTP_ROWS[@]})); then
         echo "stage11 (fork-per-session FTP), curl downloads of a ${FTP_MB} MiB file:"
         echo
@@ -637,10 +862,12 @@ MD=$WORK/latest.md
         echo
     fi
     echo "Reading: higher req/s and MB/s are better, lower latency, CPU per request," \
-         "memory and errors are better; p99 is what the unluckiest 1 in 100 requests waits${CLIFF_GUIDE:-.}"
+         "memory and errors are better; p99 is what the unluckiest 1 in 100 requests waits${CLIFF_GUIDE:-.}" \
+         "Under slow and crowd, 0 req/s with timeouts is a server stalled by the held clients," \
+         "and 'held at the end' counts those it had not closed or answered."
 } > "$MD"
 awk -F, -f bench/svg.awk -v title="serverlab: requests/s per stage ($MODE run, $(date -u +%Y-%m-%d))" \
-    "$CSV" > "$WORK/latest.svg"
+    -v machine="$(sed -n 's/^- machine: //p' "$MD"); $PINNING; load $LOAD_START" "$CSV" > "$WORK/latest.svg"
 
 for ext in md csv svg; do
     cp "$WORK/latest.$ext" "$RESULTS/latest.$ext"

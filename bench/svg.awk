@@ -1,9 +1,13 @@
-# bench/svg.awk — latest.csv -> latest.svg: requests/s per stage, one bar per
-# 1 KiB workload (close, keep-alive, keep-alive at the cliff), grouped by stage.
-# A logarithmic axis when the values span more than 30x, so that the slowest
-# stage's bar is still visible.  Large type: it is meant for a projector.
+# bench/svg.awk — latest.csv -> latest.svg, two panels side by side.
+# Left: requests/s per stage, one bar per 1 KiB workload (close, keep-alive,
+# keep-alive at the cliff), grouped by stage; a logarithmic axis when the
+# values span more than 30x, so that the slowest stage's bar is still visible.
+# Right, the lesson panel: requests/s of wrk's keep-alive clients against the
+# number of other connections held open by slow clients (none, `slow`,
+# `crowd`), one line per stage: the C10K picture.  Large type: it is meant
+# for a projector.
 #
-#   awk -F, -f bench/svg.awk -v title="..." latest.csv > latest.svg
+#   awk -F, -f bench/svg.awk -v title="..." -v machine="..." latest.csv > latest.svg
 # Plain POSIX awk (mawk or gawk); no other tool.
 
 NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
@@ -13,6 +17,12 @@ function v(name) { return $(col[name]) }
     w = v("workload")
     s = v("stage")
     if (!(s in seen)) { seen[s] = 1; stages[++ns] = s }
+    if (w == "ka" || v("hold_conns") + 0 > 0) {       # the lesson panel's points
+        h = w == "ka" ? 0 : v("hold_conns") + 0
+        if (!(h in hseen)) { hseen[h] = 1; holds[++nh] = h; hname[h] = w == "ka" ? "none" : w }
+        if (v("status") == "ok") { lval[s, h] = v("req_per_s") + 0; lstage[s] = 1 }
+        lconns = v("connections")
+    }
     if (w != "close" && w != "ka" && w != "cliff") next
     if (!(w in wseen)) { wseen[w] = 1; label[w] = v("label") }
     if (v("status") == "ok") {
@@ -68,7 +78,9 @@ END {
     if (width < left + legend) width = left + legend
     if (width < 1000) width = 1000
     if (ns > 0) gw = (width - left - 40) / ns      # spread the groups over the width
-    height = 600
+    height = 640
+    width1 = width
+    if (nh > 1) width += 760                        # the lesson panel
 
     printf "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"DejaVu Sans, Arial, sans-serif\">\n", width, height, width, height
     printf "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
@@ -91,7 +103,7 @@ END {
     } else {
         for (t = 0; t <= hi * 1.0001; t += step) tick(t)
     }
-    printf "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\" stroke-width=\"2\"/>\n", left, bottom, width - 20, bottom
+    printf "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\" stroke-width=\"2\"/>\n", left, bottom, width1 - 20, bottom
 
     # bars
     for (j = 1; j <= ns; j++) {
@@ -112,12 +124,80 @@ END {
         }
         printf "<text x=\"%d\" y=\"%d\" font-size=\"20\" text-anchor=\"middle\">%s</text>\n", gx + n * barw / 2, bottom + 30, esc(s)
     }
-    printf "<text x=\"%d\" y=\"%d\" font-size=\"16\" fill=\"#555\">Higher is better. Latency, errors, CPU and memory: latest.md</text>\n", left, height - 20
+    printf "<text x=\"%d\" y=\"%d\" font-size=\"16\" fill=\"#555\">Higher is better. Latency, errors, CPU, memory, system calls: latest.md</text>\n", left, height - 36
+    if (machine != "")
+        printf "<text x=\"%d\" y=\"%d\" font-size=\"16\" fill=\"#555\">%s</text>\n", left, height - 12, esc(machine)
+    if (nh > 1) lesson_panel(width1)
     print "</svg>"
+}
+
+# --- the lesson panel: req/s against held connections, one line per stage -------------
+function ly(x) {                # log scale; 0 req/s sits on its own line below the axis
+    if (x <= 0) return lbottom + 30
+    if (x < llo) x = llo
+    return lbottom - (log10(x) - log10(llo)) / (log10(lhi) - log10(llo)) * (lbottom - ltop)
+}
+function lesson_panel(x0,    i, j, k, s, h, t, px, py, prev, c, lx, lyy, n, vmx, vmn) {
+    # the held counts in order: none, slow, crowd
+    for (i = 1; i <= nh; i++) for (j = i + 1; j <= nh; j++)
+        if (holds[j] < holds[i]) { t = holds[i]; holds[i] = holds[j]; holds[j] = t }
+    vmx = 0; vmn = 0
+    for (k in lval) {
+        if (lval[k] > vmx) vmx = lval[k]
+        if (lval[k] > 0 && (vmn == 0 || lval[k] < vmn)) vmn = lval[k]
+    }
+    if (vmx <= 0) { vmx = 10; vmn = 1 }
+    llo = 10 ^ int(log10(vmn)); if (llo > vmn) llo /= 10
+    lhi = 10 ^ int(log10(vmx)); if (lhi < vmx) lhi *= 10
+    if (lhi <= llo) lhi = llo * 10
+    ltop = top; lbottom = bottom - 30
+    pl = x0 + 110; pr = x0 + 560
+    split("#E69F00 #56B4E9 #009E73 #F0E442 #0072B2 #D55E00 #CC79A7 #000000 #999999 #882255 #44AA99 #117733 #332288 #AA4499 #DDCC77", pal, " ")
+    printf "<text x=\"%d\" y=\"40\" font-size=\"26\" font-weight=\"bold\">req/s while other clients are held open</text>\n", pl - 60
+    printf "<text x=\"%d\" y=\"78\" font-size=\"18\" fill=\"#333\">wrk: 1 KiB keep-alive c=%s; held: slow clients that never finish a request</text>\n", pl - 60, lconns
+    printf "<text x=\"%d\" y=\"%d\" font-size=\"20\" transform=\"rotate(-90 %d %d)\" text-anchor=\"middle\">requests/s (log scale)</text>\n", x0 + 30, (ltop + lbottom) / 2, x0 + 30, (ltop + lbottom) / 2
+    for (t = llo; t <= lhi * 1.0001; t *= 10) {
+        printf "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", pl, ly(t), pr, ly(t)
+        printf "<text x=\"%d\" y=\"%.1f\" font-size=\"18\" text-anchor=\"end\">%s</text>\n", pl - 8, ly(t) + 6, human(t)
+    }
+    printf "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#C00000\" stroke-dasharray=\"4 4\"/>\n", pl, ly(0), pr, ly(0)
+    printf "<text x=\"%d\" y=\"%.1f\" font-size=\"18\" text-anchor=\"end\" fill=\"#C00000\">0</text>\n", pl - 8, ly(0) + 6
+    for (i = 1; i <= nh; i++) {
+        px = pl + 20 + (i - 1) * (pr - pl - 40) / (nh - 1)
+        hx[holds[i]] = px
+        printf "<text x=\"%.1f\" y=\"%d\" font-size=\"18\" text-anchor=\"middle\">%s</text>\n", px, lbottom + 62, holds[i] == 0 ? "0" : grouped(holds[i])
+        printf "<text x=\"%.1f\" y=\"%d\" font-size=\"16\" text-anchor=\"middle\" fill=\"#555\">%s</text>\n", px, lbottom + 82, hname[holds[i]]
+    }
+    printf "<text x=\"%d\" y=\"%d\" font-size=\"18\" text-anchor=\"middle\">connections held open</text>\n", (pl + pr) / 2, lbottom + 104
+    n = 0
+    for (j = 1; j <= ns; j++) {
+        s = stages[j]
+        if (!(s in lstage)) continue
+        c = pal[(n % 15) + 1]; n++
+        prev = ""
+        for (i = 1; i <= nh; i++) {
+            h = holds[i]
+            if (!((s, h) in lval)) { prev = ""; continue }
+            px = hx[h]; py = ly(lval[s, h])
+            if (prev != "") printf "<line x1=\"%s\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"3\"/>\n", prev, px, py, c
+            printf "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\"><title>%s, %s held: %.0f req/s</title></circle>\n", px, py, c, s, grouped(h), lval[s, h]
+            prev = sprintf("%.1f\" y1=\"%.1f", px, py)
+        }
+        # the legend, one line per stage, right of the plot
+        lx = pr + 30; lyy = ltop + (n - 1) * 28
+        printf "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"4\"/>\n", lx, lyy, lx + 28, lyy, c
+        printf "<text x=\"%d\" y=\"%d\" font-size=\"18\">%s</text>\n", lx + 36, lyy + 6, esc(s)
+    }
+}
+function grouped(x,    s, out) {
+    s = sprintf("%.0f", x)
+    out = ""
+    while (length(s) > 3) { out = "," substr(s, length(s) - 2) out; s = substr(s, 1, length(s) - 3) }
+    return s out
 }
 
 function tick(t,    yy) {
     yy = y(t)
-    printf "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", left, yy, width - 20, yy
+    printf "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", left, yy, width1 - 20, yy
     printf "<text x=\"%d\" y=\"%.1f\" font-size=\"18\" text-anchor=\"end\">%s</text>\n", left - 8, yy + 6, human(t)
 }

@@ -4,6 +4,9 @@
 -- script serves every workload:
 --   BENCH_CLOSE=1   send "Connection: close" (a new TCP connection per request)
 --   BENCH_OUT=FILE  where done() writes the results, one "key value" per line
+--   BENCH_MAX=N     (with wrk -t 1) stop after N replies and create the file
+--   BENCH_DONE=FILE BENCH_DONE: the harness then ends wrk with SIGINT, which
+--                   reports at once (wrk itself would wait out -d)
 --
 -- The harness reads FILE, never wrk's human-readable report: numbers keep
 -- their full precision and units (latencies are microseconds, durations
@@ -11,6 +14,21 @@
 
 if os.getenv("BENCH_CLOSE") == "1" then
     wrk.headers["Connection"] = "close"
+end
+
+local max = tonumber(os.getenv("BENCH_MAX") or "")
+if max then
+    local replies = 0
+    function response()
+        replies = replies + 1
+        if replies == max then
+            wrk.thread:stop()
+            local mark = os.getenv("BENCH_DONE")
+            if mark then
+                assert(io.open(mark, "w")):close()
+            end
+        end
+    end
 end
 
 function done(summary, latency, requests)

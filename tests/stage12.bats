@@ -115,6 +115,7 @@ teardown() {
 @test "stage12: SIGTERM waits at most about 5 s for a stuck reader" { check_graceful_bounded; }
 @test "stage12: out of descriptors (EMFILE): sheds, does not spin, recovers" { check_emfile_recovers; }
 @test "stage12: descriptors of all workers back to baseline after resets" { check_worker_fds_baseline; }
+@test "stage12: the bench's slow clients (c10k_client -H) are held, and get 408 after -t" { check_held_clients; }
 
 # ---- the stage-specific checks ------------------------------------------------------
 
@@ -448,4 +449,29 @@ check_worker_fds_baseline() {
         wait_until 5 eval '[[ $(fd_count '"$w"') == '"${i#*:}"' ]]' ||
             fail "worker $w: $(fd_count "$w") descriptors, ${i#*:} before" || return 1
     done
+}
+
+# The bench's held workloads: c10k_client -H opens connections whose request
+# never completes (a header trickled a byte at a time).  stage12 keeps them
+# while others are served, and reports them still held; with -t 1 each gets
+# its 408 and a close, which the client counts as answered, not held.
+check_held_clients() {
+    local out="$BATS_TEST_TMPDIR/held.out"
+    "$ROOT/bin/c10k_client" -p "$PORT" -n 5 -H 200 -s 20 > "$out" 2>&1 3>&- &
+    local client=$!
+    wait_until 10 grep -q '^holding 5 of 5' "$out" || fail "not all 5 connected:" "$(cat "$out")" || return 1
+    http_get /hello.txt
+    [[ $HTTP_STATUS == 200 ]] || fail "while 5 slow clients were held, GET got '$HTTP_STATUS'" || return 1
+    sleep 1
+    kill -TERM "$client"
+    wait "$client" || fail "the client reported a loss:" "$(cat "$out")" || return 1
+    grep -q '^connections held: 5 of 5' "$out" || fail "$(cat "$out")" || return 1
+
+    stop_server
+    start_server -w 2 -t 1 || return 1
+    local rc=0
+    "$ROOT/bin/c10k_client" -p "$PORT" -n 5 -H 200 -s 4 > "$out" 2>&1 3>&- || rc=$?
+    [[ $rc == 1 ]] || fail "the client exited $rc, not 1, having lost connections:" "$(cat "$out")" || return 1
+    grep -q '^connections held: 0 of 5' "$out" || fail "with -t 1:" "$(cat "$out")" || return 1
+    grep -q '(answered 5)' "$out" || fail "the 408s were not counted as answers:" "$(cat "$out")"
 }
