@@ -126,3 +126,4 @@ teardown() {
 @test "stage13: SIGTERM waits at most about 5 s for a stuck reader" { check_graceful_bounded; }
 @test "stage13: out of descriptors (EMFILE): sheds, does not spin, recovers" { check_emfile_recovers; }
 @test "stage13: descriptors of all workers back to baseline after resets" { check_worker_fds_baseline; }
+@test "stage13: the bench's slow clients (c10k_client -H) are held, and get 408 after -t" { check_held_clients; }
