@@ -30,6 +30,8 @@
  *                       (why not splice or sendfile: see send_chunk()).
  *   SHUTDOWN            lingering closes, and ending a connection whose
  *                       operations are still in flight (see conn_close()).
+ *   ASYNC_CANCEL        a RECV whose request ran out of time, for the 408.
+ *   READ of a signalfd  SIGTERM and SIGINT, as one more completion.
  *
  * Kept from stage12: the master and SO_REUSEPORT workers (main.c), the file
  * cache (small files served from memory), the timing wheel (a deadline per
