@@ -23,6 +23,7 @@ SERVER_PID=
 trap 'stop_server; rm -rf "$WORK"' EXIT
 
 command -v strace > /dev/null || { echo "syscalls: strace is missing (apt-get install strace)" >&2; exit 2; }
+# shellcheck disable=SC2086  # STAGES is a list: split it
 for bin in bin/kaload $(printf 'bin/%s ' $STAGES); do
     [[ -x $bin ]] || { echo "syscalls: $bin is missing: run make first" >&2; exit 2; }
 done
@@ -41,7 +42,7 @@ stop_server() {
 start_server() {         # start_server STAGE -> PORT, WORKER
     taskset -c "$SERVER_CPU" "bin/$1" -w 1 -p 0 -b 127.0.0.1 -r "$WORK/root" 2> "$WORK/$1.log" &
     SERVER_PID=$!
-    PORT= WORKER=
+    PORT='' WORKER=''
     local i
     for ((i = 0; i < 100; i++)); do
         PORT=$(sed -n 's|.* listening on http://[^ ]*:\([0-9]*\)/.*|\1|p' "$WORK/$1.log")
