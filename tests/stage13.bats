@@ -127,3 +127,15 @@ teardown() {
 @test "stage13: out of descriptors (EMFILE): sheds, does not spin, recovers" { check_emfile_recovers; }
 @test "stage13: descriptors of all workers back to baseline after resets" { check_worker_fds_baseline; }
 @test "stage13: the bench's slow clients (c10k_client -H) are held, and get 408 after -t" { check_held_clients; }
+
+# Where io_uring is refused — here by a seccomp filter (bin/noring), as a
+# container runtime's default profile does — stage13 exits 2 with one line
+# that names the cause and how to check it.
+check_refused_io_uring_exits_2() {
+    SERVER_WRAPPER="$ROOT/bin/noring" run_bad
+    expect_exit_2 "io_uring refused" || return 1
+    [[ $(grep -c '' "$BAD_ERR") == 1 ]] || fail "expected one line:" "$(cat "$BAD_ERR")" || return 1
+    grep -q 'io_uring unavailable: .*seccomp.*check: ' "$BAD_ERR" ||
+        fail "the line does not say seccomp and how to check:" "$(cat "$BAD_ERR")"
+}
+@test "stage13: io_uring refused (seccomp): exit 2, one line saying so" { check_refused_io_uring_exits_2; }
