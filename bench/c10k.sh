@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench/c10k.sh — `make c10k`: does stage12 hold ten thousand connections?
 #
-# Starts bin/$STAGE (stage12 unless STAGE= names another HTTP stage), opens
-# C10K_CONNS keep-alive connections to it with bin/c10k_client (each makes one request, then they are held open for
+# Starts bin/$STAGE (default stage12), opens C10K_CONNS keep-alive connections to it with
+# bin/c10k_client (each makes one request, then they are held open for
 # C10K_SECONDS while C10K_SAMPLE of them make a request every second), and
 # prints connections held, failures, the server's resident memory per
 # connection and the sampled p99 latency.  Exit status non-zero when any
