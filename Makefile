@@ -48,7 +48,7 @@ UNITS    := $(UNIT_SRC:tests/unit/%.c=bin/%)
 CLIENTS := $(foreach d,$(STAGE_DIRS),$(if $(wildcard $(d)/client*.c),bin/$(call stage_id,$(d))-client))
 
 .PHONY: all $(STAGES) tools units clean run test grade diff bench bench-deps bench-notes \
-        c10k fuzz lint valgrind deps mutants mutant
+        c10k syscalls fuzz lint valgrind deps mutants mutant
 all: $(STAGES:%=bin/%) $(CLIENTS) tools units
 
 tools: $(TOOLS)
@@ -161,6 +161,11 @@ bench-notes:
 # (a CONNS in the environment is bench's knob, and is not taken here)
 c10k: all
 	@$(if $(filter command line,$(origin CONNS)),C10K_CONNS=$(CONNS) )bench/c10k.sh
+
+# STAGE=stage13 works for c10k too; syscalls compares stage12 and stage13 (strace -c)
+syscalls: all
+	@tests/deps.sh strace
+	@bench/syscalls.sh
 
 fuzz:
 	@tests/deps.sh clang libclang-rt-14-dev

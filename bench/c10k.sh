@@ -31,6 +31,7 @@
 #   C10K_CONNS=10000 C10K_SECONDS=20 C10K_RATE=1000 C10K_IDLE=5   the defaults
 #   C10K_WORKERS=N    stage12's -w (an error when too few for C10K_CONNS)
 #   C10K_NGINX=1      also the same test against nginx, the same worker count
+#   STAGE=stage13     another stage with stage12's options (default stage12)
 # Nothing on the machine is changed: sysctls are read and reported, not set.
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -43,13 +44,14 @@ SERVER_RESERVE=320 # stage12 keeps FILECACHE_SLOTS (256) + 64 descriptors per wo
 CLIENT_RESERVE=100
 IDLE_TIMEOUT=600   # the servers' keep-alive timeout: longer than any run
 RESULTS=bench/results
+STAGE=${STAGE:-stage12}
 WORK=$(mktemp -d /tmp/c10k.XXXXXX)
 SERVER_PID=
 CLIENT_PIDS=()
 trap 'rm -rf "$WORK"' EXIT
 T_START=$SECONDS
 
-for bin in bin/stage12 bin/c10k_client; do
+for bin in bin/$STAGE bin/c10k_client; do
     [[ -x $bin ]] || { echo "c10k: $bin is missing: run make first" >&2; exit 2; }
 done
 [[ $CONNS =~ ^[1-9][0-9]*$ && $HOLD =~ ^[0-9]+$ && $RATE =~ ^[0-9]+$ && $IDLE =~ ^[0-9]+$ ]] ||
@@ -75,12 +77,12 @@ PER_WORKER=$((FD_LIMIT - SERVER_RESERVE))
 NEED_WORKERS=$(div_up $((CONNS + CONNS / 10)) "$PER_WORKER")
 WORKERS=${C10K_WORKERS:-$((NEED_WORKERS > NCPU ? NEED_WORKERS : NCPU))}
 if ((WORKERS < NEED_WORKERS)); then
-    echo "c10k: $CONNS connections need stage12 -w $NEED_WORKERS (at most $PER_WORKER per worker under the" \
+    echo "c10k: $CONNS connections need $STAGE -w $NEED_WORKERS (at most $PER_WORKER per worker under the" \
          "fd limit $FD_LIMIT, with 10 % for uneven hashing); C10K_WORKERS=$WORKERS is too few" >&2
     exit 2
 fi
 if ((WORKERS > 64)); then
-    echo "c10k: $CONNS connections need stage12 -w $WORKERS, above its 64 workers: raise the fd limit" \
+    echo "c10k: $CONNS connections need $STAGE -w $WORKERS, above its 64 workers: raise the fd limit" \
          "(ulimit -Hn, now $FD_LIMIT) so each worker holds more" >&2
     exit 2
 fi
@@ -134,7 +136,7 @@ echo "c10k: limits: fd limit $FD_LIMIT per process (hard; fs.nr_open $(sysctl_ge
      "ephemeral ports $PORT_LO-$PORT_HI ($PORTS per 4-tuple; we use at most $PER_TUPLE per source address), somaxconn $(sysctl_get net.core.somaxconn)," \
      "tcp_max_syn_backlog $(sysctl_get net.ipv4.tcp_max_syn_backlog), tcp_mem $(sysctl_get net.ipv4.tcp_mem) pages," \
      "nf_conntrack_count $CONNTRACK"
-echo "c10k: split: stage12 -w $WORKERS (needs $NEED_WORKERS: at most $PER_WORKER connections per worker process);" \
+echo "c10k: split: $STAGE -w $WORKERS (needs $NEED_WORKERS: at most $PER_WORKER connections per worker process);" \
      "$NCLIENTS client processes (needed for descriptors $BY_FDS, for ports $BY_PORTS; at least 2) from $(source_addr 0)" \
      "to $(source_addr $((NCLIENTS - 1))), about $(div_up "$CONNS" "$NCLIENTS") connections each"
 
@@ -362,24 +364,24 @@ echo >> "$WORK/c10k.csv"
     echo "|---|---|---|---|---|---|---|---|---|"
 } > "$WORK/c10k.md"
 
-# --- stage12 -----------------------------------------------------------------------------------
-bin/stage12 -p 0 -b 127.0.0.1 -w "$WORKERS" -t "$IDLE_TIMEOUT" -r "$WORK/root" 2> "$WORK/stage12.log" &
+# --- the server: $STAGE (stage12 unless STAGE= names another) --------------------------------
+bin/$STAGE -p 0 -b 127.0.0.1 -w "$WORKERS" -t "$IDLE_TIMEOUT" -r "$WORK/root" 2> "$WORK/$STAGE.log" &
 SERVER_PID=$!
 port=
 for ((i = 0; i < 100; i++)); do
-    port=$(sed -n 's|.* listening on http://[^ ]*:\([0-9]*\)/.*|\1|p' "$WORK/stage12.log")
+    port=$(sed -n 's|.* listening on http://[^ ]*:\([0-9]*\)/.*|\1|p' "$WORK/$STAGE.log")
     [[ -n $port ]] && break
     sleep 0.1
 done
-[[ -n $port ]] || { echo "c10k: stage12 did not start:" >&2; cat "$WORK/stage12.log" >&2; exit 2; }
-sed -n 's/^stage12: /stage12: /p' "$WORK/stage12.log" | head -n 1
-run_one stage12 "$port"
+[[ -n $port ]] || { echo "c10k: $STAGE did not start:" >&2; cat "$WORK/$STAGE.log" >&2; exit 2; }
+sed -n "/^$STAGE: /p" "$WORK/$STAGE.log" | head -n 1
+run_one "$STAGE" "$port"
 result=$?
 declare -A MAIN=()
 for k in "${!R[@]}"; do MAIN[$k]=${R[$k]}; done
 csv_row >> "$WORK/c10k.csv"
 md_row >> "$WORK/c10k.md"
-grep -v 'listening on\|^stage12: fd limit' "$WORK/stage12.log" | head -n 5 | sed 's/^/  server: /'
+grep -v "listening on\|^$STAGE: fd limit" "$WORK/$STAGE.log" | head -n 5 | sed 's/^/  server: /'
 stop_server
 
 # --- nginx, the same way, on request ---------------------------------------------------------------
