@@ -6,6 +6,8 @@
 #   make run [STAGE=…]   build and start a stage on port 8080 serving html/
 #   make test            unit tests + every bats suite; last line "N passed, N failed"
 #   make grade STAGE=stage07 SERVER=path/to/binary
+#   make handout         the student kit: dist/serverlab-handout/ and .tar.gz
+#   make grade-class STAGE=stage07 SUBMISSIONS=dir   grades/stage07.csv, isolated
 #   make diff A=stage06 B=stage07
 #   make bench [QUICK=1] [STAGES="…"]   make c10k   make fuzz   make lint   make valgrind
 
@@ -46,7 +48,7 @@ UNITS    := $(UNIT_SRC:tests/unit/%.c=bin/%)
 CLIENTS := $(foreach d,$(STAGE_DIRS),$(if $(wildcard $(d)/client*.c),bin/$(call stage_id,$(d))-client))
 
 .PHONY: all $(STAGES) tools units clean run test grade diff bench bench-deps bench-notes \
-        c10k fuzz lint valgrind deps
+        c10k fuzz lint valgrind deps handout grade-class
 all: $(STAGES:%=bin/%) $(CLIENTS) tools units
 
 tools: $(TOOLS)
@@ -117,6 +119,16 @@ test: all deps
 grade: deps
 	@test -n "$(STAGE)" || { echo "usage: make grade STAGE=stage07 SERVER=path/to/binary"; exit 2; }
 	@$(if $(SERVER),,$(MAKE) --no-print-directory $(STAGE) &&) tests/grade.sh $(STAGE) $(SERVER)
+
+# The course kit: the student handout, and grading a whole class, each
+# submission isolated (tests/grade_class.sh says how; see README "Grading").
+handout:
+	@tests/handout.sh dist/serverlab-handout
+
+grade-class: tools deps
+	@test -n "$(STAGE)" -a -n "$(SUBMISSIONS)" || \
+	    { echo "usage: make grade-class STAGE=stage07 SUBMISSIONS=dir [GRADES=grades]"; exit 2; }
+	@GRADES="$(or $(GRADES),grades)" tests/grade_class.sh $(STAGE) $(SUBMISSIONS)
 
 bench: all
 	@tests/deps.sh wrk curl
