@@ -110,21 +110,28 @@ inside) # 2-4 above, in the new mount namespace
         setpriv --reuid="$JAIL_UID" --regid="$JAIL_UID" --clear-groups --inh-caps=-all -- "$@"
     ;;
 sweep | close)
-    # Freeze the group so that nothing forks while we kill it, kill every
-    # member, thaw so the kills land.  Then, cgroup or not, kill(-1) as the
-    # student's uid reaches every process of that uid (and only those).
+    # Freeze the group first, so that nothing forks between the listing and
+    # the kill; kill every member; thaw, so that the kills land.  Then, cgroup
+    # or not, kill(-1) as the student's uid reaches every process of that uid
+    # (and only those).
     killed=0
+    fz=$(cg_dirs | grep /freezer/ || true)
     for round in $(seq 50); do
+        if [[ -n $fz ]]; then
+            echo FROZEN > "$fz/freezer.state"
+            for wait in $(seq 20); do
+                [[ $(cat "$fz/freezer.state") == FROZEN ]] && break
+                sleep 0.01
+            done
+        fi
         left=$(pids_of_uid "$JAIL_UID")
-        for d in $(cg_dirs); do left+=" $(cat "$d/cgroup.procs" 2>/dev/null)"; done
+        for d in $(cg_dirs); do left+=" $(cat "$d/cgroup.procs" 2> /dev/null)"; done
         left=$(echo $left)
-        [[ -z $left ]] && break
-        fz=$(cg_dirs | grep /freezer/ || true)
-        [[ -n $fz ]] && echo FROZEN > "$fz/freezer.state"
-        for p in $left; do kill -KILL "$p" 2>/dev/null && killed=$((killed + 1)); done
+        for p in $left; do kill -KILL "$p" 2> /dev/null && killed=$((killed + 1)); done
         [[ -n $fz ]] && echo THAWED > "$fz/freezer.state"
-        [[ $(id -u) == 0 ]] && setpriv --reuid="$JAIL_UID" --regid="$JAIL_UID" --clear-groups kill -KILL -1 2>/dev/null
-        sleep 0.05
+        [[ -z $left ]] && break
+        [[ $(id -u) != 0 ]] || setpriv --reuid="$JAIL_UID" --regid="$JAIL_UID" --clear-groups kill -KILL -1 2> /dev/null || true
+        sleep 0.02
     done
     if [[ -n $(pids_of_uid "$JAIL_UID") ]]; then
         echo "jail: processes of uid $JAIL_UID survive: $(pids_of_uid "$JAIL_UID" | tr '\n' ' ')" >&2
