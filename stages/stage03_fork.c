@@ -186,7 +186,7 @@ int main(int argc, char **argv)
          * thousand), and the client never sees the end of the response:
          * the connection stays open while any process holds it. */
         close(fd);
-/* End of exercise. */
+        /* End of exercise. */
     }
     close(listen_fd);
     return 0;

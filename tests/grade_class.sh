@@ -65,7 +65,10 @@ free_uid() {
     echo "$u"
 }
 
-work=$(mktemp -d "$grades/.work-$stage.XXXXXX")
+# The cells live in /tmp (GRADE_WORK_DIR): the students' uids must be able
+# to reach them, which they cannot in a private directory such as ~ or a
+# test's temporary directory.
+work=$(mktemp -d "${GRADE_WORK_DIR:-/tmp}/serverlab-grade.XXXXXX")
 chmod 755 "$work"
 mkdir "$work/rows" "$work/open"
 # On any exit: stop the graders still running, close every cell still open.

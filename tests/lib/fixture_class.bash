@@ -7,7 +7,7 @@
 #   correct     the reference itself
 #   nocompile   a syntax error
 #   crash       dereferences NULL on its first request
-#   forkbomb    for (;;) fork(); on its first request
+#   forkbomb    for (;;) fork(); once it listens
 #   noexit      serves, but ignores SIGTERM and SIGINT
 #   escape      serves, and first tries to write outside its directory
 #   flood       writes to stdout without end on its first request
@@ -23,7 +23,9 @@ make_fixture_class() {
     # The first statement of serve_client(), and of main() after the signals.
     at_serve() { sed "/^static void serve_client(int fd)\$/{n;s|\$|\\n    $2|}" "$ref" > "$1"; }
     at_serve "$dir/crash/stage01.c" '*(volatile int *)0 = 0;'
-    at_serve "$dir/forkbomb/stage01.c" 'for (;;) fork();'
+    # the bomb goes off once it listens, before its ready line: every check
+    # then fails at start-up, in READY_TIMEOUT, instead of waiting on replies
+    sed 's|^    announce_ready(&opt, listen_fd, "http", "docroot");$|    for (;;)\n        fork();\n&|' "$ref" > "$dir/forkbomb/stage01.c"
     at_serve "$dir/flood/stage01.c" 'for (;;) fputs("flood flood flood flood flood flood flood flood\\n", stdout);'
     sed -e 's|^#include <errno.h>$|#include <errno.h>\n#include <signal.h>|' \
         -e 's|^    install_signal_handlers();$|    signal(SIGTERM, SIG_IGN);\n    signal(SIGINT, SIG_IGN);|' \
