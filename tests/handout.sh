@@ -39,8 +39,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # --- one C file: regions -> instructions + stub --------------------------------
-# Writes the handout file to $2, every removed code line to $3 and every other
-# line of the reference (neither region code nor stub) to $4; prints the
+# Writes the handout file to $2, every removed code line to $3 and every line
+# outside the exercises (neither instructions, stub nor code) to $4; prints the
 # number of regions and of removed lines.  Exit 1 with a message on bad markers.
 split_file() { # split_file SRC OUT REMOVED REST
     awk -v src="$1" -v out="$2" -v removed="$3" -v rest="$4" '
@@ -73,7 +73,7 @@ split_file() { # split_file SRC OUT REMOVED REST
                 if (!sub("^" indent " \\*     ", indent, line)) die("a stub line starts with \" *     \" (four spaces after the star)")
                 stub[++nstub] = line; next
             }
-            print > out; print > rest; next
+            print > out; next      # the instructions: checked, never "given"
         }
         # state 3: the reference code of the region
         if ($0 ~ /^[ \t]*\/\* Exercise:/) die("exercise inside the one started at line " start)
