@@ -1,14 +1,15 @@
 /* c10k_client — open N keep-alive connections, hold them, and time a sample.
  *
  *   c10k_client -p PORT [-a ADDR] [-n CONNS] [-s SECONDS] [-k SAMPLE] [-u PATH]
+ *               [-b SOURCE] [-g] [-L FILE]
  *
  * Phase 1: open CONNS connections (at most MAX_CONNECTING handshakes in
  * flight, so as not to overrun the listen queue) and make one request on
  * each, proving the server really serves it, not just that the kernel
  * completed a handshake.  Then print "holding N connections".
- * Phase 2: for SECONDS seconds keep them all open; every second SAMPLE of
- * them (taken in turn) make a request and the time to the whole reply is
- * recorded.  A connection closed by the server, a reset, a bad or late
+ * Phase 2: for SECONDS seconds keep them all open; SAMPLE of them per second
+ * (taken in turn, evenly spaced) make a request and the time to the whole
+ * reply is recorded.  A connection closed by the server, a reset, a bad or late
  * reply: each is a failure.
  * Finally print connections held, failures by kind, and the sample's latency
  * percentiles.  Exit status 0 only when every connection was held and
@@ -16,10 +17,21 @@
  *
  * One thread, one epoll instance, nonblocking sockets: the same technique as
  * the server, so the client is not the bottleneck it measures.
+ *
+ * Beyond one process and one address (make c10k CONNS=100000 runs several
+ * of us side by side):
+ *   -b SOURCE  connect from this local address (127.0.0.2, ...): each
+ *              (source, server address, server port) has its own ephemeral
+ *              port range, so the port limit is per 4-tuple, not per machine;
+ *   -g         after phase 1, keep holding and wait for SIGUSR1 before
+ *              phase 2, so that several clients sample at the same time;
+ *   -L FILE    write every sampled latency (microseconds, one a line), so
+ *              that the percentiles of several clients can be merged.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +49,7 @@
 #define HEAD_MAX         2048
 #define REPLY_TIMEOUT_MS 5000
 #define CONNECT_PHASE_MS 60000
+#define GO_WAIT_MS       600000 /* -g: give up waiting for SIGUSR1 after this */
 
 enum cstate { FREE, CONNECTING, WAITING, HELD, DEAD };
 enum failure { F_CONNECT, F_CLOSED, F_BAD, F_TIMEOUT, F_KINDS };
@@ -61,6 +74,9 @@ static char request[512];
 static size_t request_len;
 static int ep;
 static long failures[F_KINDS], held, connecting;
+static int failure_errno[F_KINDS]; /* the first errno seen of each kind */
+static struct sockaddr_in source;  /* -b: bound before connect() */
+static int bind_source;
 static long long *latencies;
 static long nlat, maxlat;
 
@@ -84,19 +100,46 @@ static void fail(struct client *c, enum failure why)
     c->state = DEAD;
 }
 
+/* A failure with a cause: the first errno of each kind names the limit hit
+ * (EADDRNOTAVAIL: no ephemeral port left for that 4-tuple; EMFILE: our
+ * descriptor limit; ENFILE: the system's; ENOBUFS/ENOMEM: kernel memory). */
+static void fail_errno(struct client *c, enum failure why, int err)
+{
+    if (failure_errno[why] == 0)
+        failure_errno[why] = err;
+    fail(c, why);
+}
+
+/* -b: a source address without a port.  IP_BIND_ADDRESS_NO_PORT defers the
+ * port choice to connect(), which then needs the port free only for this
+ * 4-tuple; a plain bind() would reserve it for the address alone (and keep
+ * it from every other connect() on the machine). */
+static int bind_to_source(int fd)
+{
+    int one = 1;
+    if (setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one) < 0)
+        return -1;
+    return bind(fd, (struct sockaddr *)&source, sizeof source);
+}
+
 static void start_connect(struct client *c)
 {
     c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c->fd < 0) {
-        fprintf(stderr, "c10k_client: socket: %s\n", strerror(errno));
+        int err = errno;
         c->state = CONNECTING;
-        fail(c, F_CONNECT);
+        connecting++;
+        fail_errno(c, F_CONNECT, err);
         return;
     }
     c->state = CONNECTING;
     connecting++;
+    if (bind_source && bind_to_source(c->fd) < 0) {
+        fail_errno(c, F_CONNECT, errno);
+        return;
+    }
     if (connect(c->fd, (struct sockaddr *)&server, sizeof server) < 0 && errno != EINPROGRESS) {
-        fail(c, F_CONNECT);
+        fail_errno(c, F_CONNECT, errno);
         return;
     }
     struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c };
@@ -222,7 +265,7 @@ static void on_event(struct client *c, uint32_t events)
         if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
             return;
         if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0) {
-            fail(c, F_CONNECT);
+            fail_errno(c, F_CONNECT, err != 0 ? err : errno);
             return;
         }
         connecting--;
@@ -253,6 +296,33 @@ static void check_timeouts(void)
             fail(&clients[i], F_TIMEOUT);
 }
 
+/* -g: hold (and notice closes) until SIGUSR1, blocked since the start so
+ * that a signal sent early stays pending rather than killing us. */
+static void wait_for_go(void)
+{
+    sigset_t go;
+    sigemptyset(&go);
+    sigaddset(&go, SIGUSR1);
+    struct timespec no_wait = { 0, 0 };
+    long long give_up = now_ns() + (long long)GO_WAIT_MS * 1000000;
+    while (sigtimedwait(&go, NULL, &no_wait) < 0 && now_ns() < give_up)
+        pump(50);
+}
+
+/* -L FILE: the sampled latencies, for a harness that merges several clients. */
+static void write_latencies(const char *file)
+{
+    FILE *f = fopen(file, "w");
+    if (f == NULL) {
+        fprintf(stderr, "c10k_client: %s: %s\n", file, strerror(errno));
+        return;
+    }
+    for (long i = 0; i < nlat; i++)
+        fprintf(f, "%lld\n", latencies[i]);
+    if (fclose(f) != 0)
+        fprintf(stderr, "c10k_client: %s: %s\n", file, strerror(errno));
+}
+
 static int cmp_ll(const void *a, const void *b)
 {
     long long x = *(const long long *)a, y = *(const long long *)b;
@@ -263,19 +333,21 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: c10k_client -p PORT [-a ADDR] [-n CONNS] [-s SECONDS] [-k SAMPLE] "
-            "[-u PATH]\n");
+            "[-u PATH] [-b SOURCE] [-g] [-L FILE]\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
     const char *addr = "127.0.0.1";
+    const char *source_addr = NULL, *latency_file = NULL;
+    int go_signal = 0;
     long port = 0;
     nclients = 1000;
     http_server_name = "c10k_client"; /* names us in parse_number's complaints */
     int opt;
     int bad = 0;
-    while ((opt = getopt(argc, argv, "a:p:n:s:k:u:")) != -1) {
+    while ((opt = getopt(argc, argv, "a:p:n:s:k:u:b:gL:")) != -1) {
         // clang-format off
         switch (opt) {
         case 'a': addr = optarg; break;
@@ -284,6 +356,9 @@ int main(int argc, char **argv)
         case 's': bad |= parse_number(optarg, 0, 86400, opt, &seconds); break;
         case 'k': bad |= parse_number(optarg, 0, 10000000, opt, &sample); break;
         case 'u': path = optarg; break;
+        case 'b': source_addr = optarg; break;
+        case 'g': go_signal = 1; break;
+        case 'L': latency_file = optarg; break;
         default: usage();
         }
         // clang-format on
@@ -294,6 +369,18 @@ int main(int argc, char **argv)
     server.sin_port = htons((uint16_t)port);
     if (inet_pton(AF_INET, addr, &server.sin_addr) != 1)
         usage();
+    if (source_addr != NULL) {
+        source.sin_family = AF_INET;
+        bind_source = 1;
+        if (inet_pton(AF_INET, source_addr, &source.sin_addr) != 1)
+            usage();
+    }
+    if (go_signal) {
+        sigset_t go;
+        sigemptyset(&go);
+        sigaddset(&go, SIGUSR1);
+        sigprocmask(SIG_BLOCK, &go, NULL);
+    }
     request_len = (size_t)snprintf(request, sizeof request, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n",
                                    path, addr);
 
@@ -338,27 +425,37 @@ int main(int argc, char **argv)
         pump(100);
         check_timeouts();
     }
-    printf("holding %ld connections (opened in %.1f s)\n", held, (now_ns() - t0) / 1e9);
+    printf("holding %ld connections (opened in %.2f s)\n", held, (now_ns() - t0) / 1e9);
     fflush(stdout);
 
-    /* Phase 2: hold them; every second a sample of them asks again. */
+    if (go_signal)
+        wait_for_go();
+
+    /* Phase 2: hold them; SAMPLE requests a second, one every 1/SAMPLE s
+     * (a steady rate, not a burst each second), each from the next held
+     * connection in turn. */
     long turn = 0;
     long long end = now_ns() + seconds * 1000000000LL;
-    long long next_round = now_ns();
+    long long every = sample > 0 ? 1000000000LL / sample : 0;
+    long long next_round = sample > 0 ? now_ns() : end;
+    long long next_check = now_ns();
     while (now_ns() < end) {
-        if (now_ns() >= next_round) {
-            for (long k = 0, tried = 0; k < sample && tried < nclients; tried++) {
+        while (next_round < end && now_ns() >= next_round) {
+            for (long tried = 0; tried < nclients; tried++) {
                 struct client *c = &clients[turn++ % nclients];
                 if (c->state == HELD) {
                     send_request(c, 1);
-                    k++;
+                    break;
                 }
             }
-            next_round += 1000000000LL;
+            next_round += every;
         }
         long long wait = (next_round < end ? next_round : end) - now_ns();
         pump(wait > 0 ? (int)(wait / 1000000) + 1 : 0);
-        check_timeouts();
+        if (now_ns() >= next_check) { /* a sweep of all: ten times a second is enough */
+            check_timeouts();
+            next_check = now_ns() + 100000000LL;
+        }
     }
     /* Let the last round's replies arrive. */
     long long grace = now_ns() + (long long)REPLY_TIMEOUT_MS * 1000000;
@@ -379,7 +476,10 @@ int main(int argc, char **argv)
     printf("connections held: %ld of %ld\n", held, nclients);
     printf("failures: %ld", total_failures);
     for (int f = 0; f < F_KINDS; f++)
-        if (failures[f])
+        if (failures[f] && failure_errno[f])
+            printf(" (%s %ld, first: %s)", failure_name[f], failures[f],
+                   strerror(failure_errno[f]));
+        else if (failures[f])
             printf(" (%s %ld)", failure_name[f], failures[f]);
     printf("\n");
     if (nlat > 0)
@@ -388,6 +488,8 @@ int main(int argc, char **argv)
                maxlat / 1000.0);
     else
         printf("sampled requests: 0\n");
+    if (latency_file != NULL)
+        write_latencies(latency_file);
     for (long i = 0; i < nclients; i++)
         if (clients[i].fd >= 0)
             close(clients[i].fd);
