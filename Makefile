@@ -6,6 +6,8 @@
 #   make run [STAGE=…]   build and start a stage on port 8080 serving html/
 #   make test            unit tests + every bats suite; last line "N passed, N failed"
 #   make grade STAGE=stage07 SERVER=path/to/binary
+#   make handout         the student kit: dist/serverlab-handout/ and .tar.gz
+#   make grade-class STAGE=stage07 SUBMISSIONS=dir   grades/stage07.csv, isolated
 #   make diff B=stage07 [A=stage06]   (A defaults to the stage B was written from)
 #   make bench [QUICK=1] [STAGES="…"]   make c10k [CONNS=100000]   make fuzz   make lint   make valgrind
 #   make mutants         build the classic student bugs (tests/mutants/), check the suites catch each
@@ -48,7 +50,7 @@ UNITS    := $(UNIT_SRC:tests/unit/%.c=bin/%)
 CLIENTS := $(foreach d,$(STAGE_DIRS),$(if $(wildcard $(d)/client*.c),bin/$(call stage_id,$(d))-client))
 
 .PHONY: all $(STAGES) tools units clean run test grade diff bench bench-deps bench-notes \
-        c10k syscalls fuzz lint valgrind deps mutants mutant
+        c10k syscalls fuzz lint valgrind deps mutants mutant handout grade-class
 all: $(STAGES:%=bin/%) $(CLIENTS) tools units
 
 tools: $(TOOLS)
@@ -146,6 +148,16 @@ mutants: all deps
 mutant:
 	@test -n "$(NAME)" || { echo "usage: make mutant NAME=et-one-bite   (one of: $(basename $(notdir $(filter-out %/run.sh,$(wildcard tests/mutants/*.sh)))))"; exit 2; }
 	@tests/mutants/run.sh --build $(NAME)
+
+# The course kit: the student handout, and grading a whole class, each
+# submission isolated (tests/grade_class.sh says how; see README "Grading").
+handout:
+	@tests/handout.sh dist/serverlab-handout
+
+grade-class: tools deps
+	@test -n "$(STAGE)" -a -n "$(SUBMISSIONS)" || \
+	    { echo "usage: make grade-class STAGE=stage07 SUBMISSIONS=dir [GRADES=grades]"; exit 2; }
+	@GRADES="$(or $(GRADES),grades)" tests/grade_class.sh $(STAGE) $(SUBMISSIONS)
 
 bench: all
 	@tests/deps.sh wrk curl strace iproute2

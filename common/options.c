@@ -99,3 +99,9 @@ void parse_options(int argc, char **argv, struct server_options *opt,
         exit(2);
     }
 }
+
+_Noreturn void not_implemented_yet(const char *what)
+{
+    fprintf(stderr, "%s: not implemented yet: %s\n", program_invocation_short_name, what);
+    exit(1);
+}

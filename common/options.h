@@ -43,4 +43,9 @@ void parse_options(int argc, char **argv, struct server_options *opt,
  * "STAGE: bad value for -L: ARG" and return -1. */
 int parse_number(const char *arg, long min, long max, int letter, long *out);
 
+/* The student handout (make handout) replaces each stage's exercise with a
+ * call to this: it prints "PROGRAM: not implemented yet: WHAT" and exits 1,
+ * so a test of an unwritten exercise fails at once instead of hanging. */
+_Noreturn void not_implemented_yet(const char *what);
+
 #endif

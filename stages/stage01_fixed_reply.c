@@ -39,6 +39,13 @@ static const char page[] =
     "<p>Every request gets this same page. Stage 02 serves real files.</p>\n"
     "</body></html>\n";
 
+/* Exercise: one conversation.  serve_client() reads the request head until
+ * http_parse_request() says it is complete (a read may bring one byte), then
+ * writes the head from http_format_head() and the page, logs with http_log()
+ * and closes, with lingering_close() when unread bytes remain.
+ * Handout stub:
+ *     static void serve_client(int fd) { (void)page; not_implemented_yet("serve_client"); }
+ */
 /* Read until the request head is complete (or bad, or the client leaves).
  * Returns the head's length, 0 if the client left, HTTP_ERROR if it sent
  * something that is not a request head. */
@@ -86,6 +93,7 @@ static void serve_client(int fd)
     else
         close(fd);
 }
+/* End of exercise. */
 
 int main(int argc, char **argv)
 {

@@ -32,6 +32,13 @@
 
 static struct server_options opt = SERVER_OPTIONS_DEFAULTS("stage02");
 
+/* Exercise: serve one file.  serve_client() reads a whole request head
+ * (http_parse_request() on what has arrived, read() for more), builds the
+ * reply with http_reply_for() or http_reply_error(), sends it with
+ * send_reply(), and closes without resetting a client that sent more.
+ * Handout stub:
+ *     static void serve_client(int fd) { not_implemented_yet("serve_client"); }
+ */
 /* Read until the parser has a whole request head.  Returns its length, 0 if
  * the client left first, or HTTP_ERROR with req->status saying why. */
 static long read_request(int fd, char *buf, size_t cap, size_t *have, struct http_request *req)
@@ -81,6 +88,7 @@ static void serve_client(int fd)
     else
         close(fd);
 }
+/* End of exercise. */
 
 int main(int argc, char **argv)
 {

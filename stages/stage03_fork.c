@@ -90,6 +90,12 @@ static void serve_client(int fd)
         close(fd);
 }
 
+/* Exercise: a process per client, part 1.  Reap every child that has exited
+ * (a SIGCHLD handler around waitpid(WNOHANG)), and write serve_in_child():
+ * what the child closes, serves and how it ends.
+ * Handout stub:
+ *     static void install_child_reaper(void) {}
+ */
 /* A child that has exited stays in the process table as a zombie until its
  * parent collects its status.  Collect every one that is ready: several
  * exits may have been merged into one SIGCHLD. */
@@ -129,6 +135,7 @@ static void serve_in_child(int listen_fd, int fd)
     serve_client(fd);
     _exit(0); /* not exit(): stdio buffers copied from the parent must not be flushed twice */
 }
+/* End of exercise. */
 
 /* No process for this client (fork failed: EAGAIN at the process limit, or
  * ENOMEM): say so at once rather than leave it waiting. */
@@ -159,6 +166,14 @@ int main(int argc, char **argv)
                 warn("accept");
             continue;
         }
+        /* Exercise: a process per client, part 2.  fork(); the child serves
+         * and never returns, the parent closes its copy of the connection,
+         * and a failed fork() answers 503 with refuse_busy().
+         * Handout stub:
+         *     (void)serve_client;
+         *     (void)refuse_busy;
+         *     not_implemented_yet("fork a child per connection");
+         */
         pid_t pid = fork();
         if (pid == 0)
             serve_in_child(listen_fd, fd);
@@ -172,6 +187,7 @@ int main(int argc, char **argv)
          * thousand), and the client never sees the end of the response:
          * the connection stays open while any process holds it. */
         close(fd);
+        /* End of exercise. */
     }
     close(listen_fd);
     return 0;

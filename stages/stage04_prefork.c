@@ -101,6 +101,15 @@ static void serve_client(int fd)
         close(fd);
 }
 
+/* Exercise: the pool.  Fork worker_count workers that all accept() on the
+ * same socket (with the signal mask worker_mask), record them in workers[],
+ * and supervise them: sigtimedwait() for SIGCHLD, SIGTERM and SIGINT; reap
+ * and replace a dead worker; on a stop signal, stop every worker and wait
+ * for all of them (SIGKILL after two seconds).
+ * Handout stub:
+ *     static void start_missing_workers(int listen_fd) { not_implemented_yet("the worker pool"); }
+ *     static void supervise(int listen_fd, const sigset_t *waited) { (void)serve_client; }
+ */
 /* A worker: stage02's server loop, in one of N processes that all block in
  * accept() on the same socket.  The kernel hands each connection to one of
  * them and wakes only that one: accept() waits exclusively. */
@@ -213,6 +222,7 @@ static void supervise(int listen_fd, const sigset_t *waited)
     }
     stop_workers(&chld);
 }
+/* End of exercise. */
 
 int main(int argc, char **argv)
 {

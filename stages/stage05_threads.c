@@ -96,6 +96,12 @@ static void serve_client(int fd)
         close(fd);
 }
 
+/* Exercise: a thread per client.  start_client_thread() starts a detached
+ * thread (attr) that serves fd, with SIGTERM and SIGINT blocked in it so
+ * that they reach the main thread; it returns 0 or pthread_create's error.
+ * Handout stub:
+ *     static int start_client_thread(const pthread_attr_t *attr, int fd) { (void)serve_client; not_implemented_yet("start_client_thread"); }
+ */
 static void *client_thread(void *arg)
 {
     serve_client((int)(intptr_t)arg);
@@ -117,6 +123,7 @@ static int start_client_thread(const pthread_attr_t *attr, int fd)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return err;
 }
+/* End of exercise. */
 
 /* No thread for this client (EAGAIN: the thread or memory limit): say so at
  * once rather than leave it waiting. */

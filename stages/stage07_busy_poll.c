@@ -45,6 +45,16 @@ static int on_option(int letter, const char *arg, void *ctx)
     return parse_number(arg, 0, 1000000, letter, ctx);
 }
 
+/* Exercise: the nonblocking sweep.  accept_clients() takes every connection
+ * waiting in the (nonblocking) listen queue and hands it to conn_open();
+ * sweep_clients() gives every open connection one conn_run() turn and closes
+ * those that answer CONN_WANT_CLOSE, without losing its place in the list.
+ * Neither may ever wait: the loop in main() calls them again at once.
+ * Handout stub:
+ *     static void accept_clients(int listen_fd) { not_implemented_yet("accept_clients"); }
+ *     static void sweep_clients(void) { not_implemented_yet("sweep_clients"); }
+ */
+
 /* Take every connection waiting in the listen queue. */
 static void accept_clients(int listen_fd)
 {
@@ -63,6 +73,7 @@ static void sweep_clients(void)
             conn_close(c);
     }
 }
+/* End of exercise. */
 
 static void pause_between_sweeps(void)
 {

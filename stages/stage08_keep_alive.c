@@ -38,6 +38,13 @@ static int on_option(int letter, const char *arg, void *ctx)
     return parse_number(arg, 0, 1000000, letter, ctx);
 }
 
+/* Exercise: the sweep, now over long connections.  accept_clients() opens
+ * every waiting connection as PERSISTENT; sweep_clients() gives each one a
+ * conn_run() turn and closes those that answer CONN_WANT_CLOSE.
+ * Handout stub:
+ *     static void accept_clients(int listen_fd) { not_implemented_yet("accept_clients"); }
+ *     static void sweep_clients(void) { not_implemented_yet("sweep_clients"); }
+ */
 /* Take every connection waiting in the listen queue. */
 static void accept_clients(int listen_fd)
 {
@@ -56,6 +63,7 @@ static void sweep_clients(void)
             conn_close(c);
     }
 }
+/* End of exercise. */
 
 static void pause_between_sweeps(void)
 {

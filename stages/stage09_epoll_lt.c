@@ -45,6 +45,14 @@
 
 static struct server_options opt = SERVER_OPTIONS_DEFAULTS("stage09");
 
+/* Exercise: epoll, level-triggered.  accept_client() opens one connection
+ * and adds it to the interest list for EPOLLIN; serve_client() runs it and
+ * switches its interest to what conn_run() now wants (EPOLLOUT only while a
+ * reply is pending), or closes it.
+ * Handout stub:
+ *     static void accept_client(int ep, int listen_fd) { not_implemented_yet("accept_client"); }
+ *     static void serve_client(int ep, struct conn *c) { not_implemented_yet("serve_client"); }
+ */
 /* One connection from the listen queue; if more wait, epoll_wait() reports
  * the listener again (level-triggered). */
 static void accept_client(int ep, int listen_fd)
@@ -84,6 +92,7 @@ static void serve_client(int ep, struct conn *c)
         c->interest = interest;
     }
 }
+/* End of exercise. */
 
 int main(int argc, char **argv)
 {

@@ -55,6 +55,13 @@
 
 static struct server_options opt = SERVER_OPTIONS_DEFAULTS("stage10");
 
+/* Exercise: epoll, edge-triggered.  One edge for the listener means accept
+ * until EAGAIN; register each connection once for EPOLLIN | EPOLLOUT |
+ * EPOLLET; serve_client() runs it (conn_run() drains) and closes it when done.
+ * Handout stub:
+ *     static void accept_clients(int ep, int listen_fd) { not_implemented_yet("accept_clients"); }
+ *     static void serve_client(struct conn *c) { not_implemented_yet("serve_client"); }
+ */
 /* Every connection in the listen queue: the edge came once for all of them. */
 static void accept_clients(int ep, int listen_fd)
 {
@@ -79,6 +86,7 @@ static void serve_client(struct conn *c)
     if (conn_run(c) == CONN_WANT_CLOSE)
         conn_close(c); /* its only descriptor: close() drops it from epoll */
 }
+/* End of exercise. */
 
 int main(int argc, char **argv)
 {

@@ -25,7 +25,10 @@ report_dir=${GRADE_DIR:-grades/$stage}
 mkdir -p "$report_dir" || exit 2
 
 passed=0 total=0
-timeout 1200 bats --tap --report-formatter junit --output "$report_dir" "$suite" 2>&1 |
+# GRADE_FILTER (a bats -f regular expression) grades a subset of the checks.
+filter=()
+[[ -n ${GRADE_FILTER:-} ]] && filter=(-f "$GRADE_FILTER")
+timeout 1200 bats --tap --report-formatter junit --output "$report_dir" "${filter[@]}" "$suite" 2>&1 |
 while IFS= read -r line; do
     line=${line% # in *ms}      # the JUnit reporter adds timings to the TAP lines
     case $line in

@@ -5,6 +5,7 @@
 #   tests/run.sh                           everything that is built
 #   TESTS="stage02 stage09" tests/run.sh   only those suites
 #   TESTS="unit" tests/run.sh              only the unit tests
+#   TESTS="kit" tests/run.sh               only the course kit (handout, grade-class)
 #
 # A suite whose server binary is not built is reported and counted as
 # skipped, never as passed.  The counts also go to bin/test-summary.txt for
@@ -70,6 +71,20 @@ for suite in tests/stage[0-9][0-9].bats; do
     timeout 1200 bats --tap "$suite" 2>&1 | count_tap "$stage"
     exit_check "$suite" "${PIPESTATUS[0]}" "$before"
 done
+
+# --- the course kit: the handout and class grading (tests/kit.bats) ---------
+# Once per CI run: it builds its own programs, so the sanitizer run skips it.
+if wanted kit && [[ -f tests/kit.bats ]]; then
+    if grep -q fsanitize bin/.flags 2> /dev/null; then
+        echo "ok - kit suite # skip tested by the plain build's run"
+        skipped=$((skipped + 1))
+    else
+        echo "# kit: tests/kit.bats"
+        before=$failed
+        timeout 900 bats --tap tests/kit.bats 2>&1 | count_tap kit
+        exit_check tests/kit.bats "${PIPESTATUS[0]}" "$before"
+    fi
+fi
 
 mkdir -p bin
 # Nothing run is not a success: a broken checkout must not look green.

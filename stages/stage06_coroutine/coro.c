@@ -329,6 +329,15 @@ void coro_run(void)
 
 /* ---- I/O that parks instead of blocking ------------------------------------ */
 
+/* Exercise: calls that look blocking and park instead.  Each tries the call
+ * on its nonblocking descriptor; on EAGAIN it parks the coroutine with
+ * coro_wait() until the descriptor is ready, then tries again.
+ * Handout stub:
+ *     ssize_t co_read(int fd, void *buf, size_t len) { not_implemented_yet("co_read"); }
+ *     ssize_t co_write(int fd, const void *buf, size_t len) { not_implemented_yet("co_write"); }
+ *     ssize_t co_sendfile(int sock, int file, off_t *offset, size_t len) { not_implemented_yet("co_sendfile"); }
+ *     int co_accept(int listen_fd) { not_implemented_yet("co_accept"); }
+ */
 static int would_block(void)
 {
     return errno == EAGAIN || errno == EWOULDBLOCK;
@@ -365,3 +374,4 @@ int co_accept(int listen_fd)
         coro_wait(listen_fd, POLLIN, -1);
     return fd;
 }
+/* End of exercise. */

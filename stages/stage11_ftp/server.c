@@ -471,6 +471,13 @@ static int cmd_cdup(struct session *s, const char *arg, size_t arg_len)
 
 /* ---- passive mode: the data connection ------------------------------------ */
 
+/* Exercise: the data connection, part 1.  open_passive() opens a listening
+ * socket on an ephemeral port of the address the client reached us on
+ * (getsockname() on the control connection), keeps it in s->pasv_fd
+ * (closing an earlier one) and returns its port, or -1.
+ * Handout stub:
+ *     static int open_passive(struct session *s) { not_implemented_yet("open_passive"); }
+ */
 /* Open a listening socket on an ephemeral port of the address the client
  * reached us on, for exactly one data connection.  Returns the port or -1. */
 static int open_passive(struct session *s)
@@ -494,6 +501,7 @@ static int open_passive(struct session *s)
     s->pasv_fd = fd;
     return bound_port(fd);
 }
+/* End of exercise. */
 
 static int cmd_pasv(struct session *s, const char *arg, size_t arg_len)
 {
@@ -522,6 +530,13 @@ static int cmd_epsv(struct session *s, const char *arg, size_t arg_len)
     return reply(s, 229, "Entering Extended Passive Mode (|||%d|).", port);
 }
 
+/* Exercise: the data connection, part 2.  accept_data() waits at most
+ * DATA_ACCEPT_SECONDS for one connection on s->pasv_fd from the control
+ * connection's peer address (others are turned away), closes the passive
+ * socket, sets the idle timeout on the data socket and returns it, or -1.
+ * Handout stub:
+ *     static int accept_data(struct session *s) { not_implemented_yet("accept_data"); }
+ */
 /* Wait (bounded) for the client's data connection on the passive port.
  * Only a connection from the control connection's peer address is taken:
  * anyone else who finds the port is turned away ("port theft").  The
@@ -561,6 +576,7 @@ static int accept_data(struct session *s)
     }
     return data;
 }
+/* End of exercise. */
 
 /* The 150 reply, then the data connection; on failure the 425 is sent. */
 static int open_data(struct session *s, const char *what)

@@ -1,6 +1,20 @@
 /* timer.c — the timing wheel; see timer.h. */
 #include "timer.h"
 
+#include "options.h" /* not_implemented_yet(), in the student handout */
+
+/* Exercise: the timing wheel of timer.h.  A timer sits in the slot of its
+ * due tick (rounded up, never early) on a circular list; setting a timer
+ * later only moves its deadline (it is moved when its slot comes round);
+ * wheel_expire() walks every tick up to now and fires what is due.
+ * Handout stub:
+ *     void wheel_init(struct timer_wheel *w, long long now_ms) { not_implemented_yet("wheel_init"); }
+ *     void timer_set(struct timer_wheel *w, struct timer *t, long long deadline) { not_implemented_yet("timer_set"); }
+ *     void timer_cancel(struct timer_wheel *w, struct timer *t) { not_implemented_yet("timer_cancel"); }
+ *     int wheel_next_ms(const struct timer_wheel *w, long long now_ms) { not_implemented_yet("wheel_next_ms"); }
+ *     void wheel_expire(struct timer_wheel *w, long long now_ms, void (*fire)(struct timer *t)) { not_implemented_yet("wheel_expire"); }
+ */
+
 static long long tick_of(long long ms)
 {
     return (ms + WHEEL_TICK_MS - 1) / WHEEL_TICK_MS; /* round up: never early */
@@ -98,3 +112,4 @@ void wheel_expire(struct timer_wheel *w, long long now_ms, void (*fire)(struct t
         }
     }
 }
+/* End of exercise. */

@@ -60,10 +60,11 @@ check_fd_baseline_after_500() {
     http_get /hello.txt
     expect_status 200 || return 1
     base=$(settled_fd_count "$SERVER_PID")
-    codes=$(curl -s --max-time 60 -o /dev/null -w '%{http_code}\n' \
+    # --max-time bounds each of curl's transfers; timeout bounds them all.
+    codes=$(timeout 60 curl -s --max-time 60 -o /dev/null -w '%{http_code}\n' \
         "http://127.0.0.1:$PORT/hello.txt?n=[1-400]" | grep -c '^200$' || true)
     [[ $codes == 400 ]] || fail "only $codes of 400 requests answered 200" || return 1
-    codes=$(curl -s --max-time 30 -o /dev/null -w '%{http_code}\n' \
+    codes=$(timeout 30 curl -s --max-time 30 -o /dev/null -w '%{http_code}\n' \
         "http://127.0.0.1:$PORT/missing[1-50].txt" | grep -c '^404$' || true)
     [[ $codes == 50 ]] || fail "only $codes of 50 requests answered 404" || return 1
     for i in $(seq 20); do

@@ -29,6 +29,7 @@
 #   READY_TIMEOUT   seconds to wait for the ready line (default 10)
 #   STOP_TIMEOUT    seconds between SIGTERM and SIGKILL (default 5)
 #   CURL_TIMEOUT    seconds a single curl may take (default 10)
+#   SERVER_SWEEP    a command stop_server runs last (class grading's cleanup)
 #
 # Every wait is bounded; every process killed is one this file started.
 
@@ -213,6 +214,9 @@ stop_server() {
     SERVER_LEFTOVERS=
     if [[ -z ${SERVER_PID:-} ]]; then
         stop_helpers
+        if [[ -n ${SERVER_SWEEP:-} ]]; then
+            $SERVER_SWEEP || true
+        fi
         return 0
     fi
     local pid=$SERVER_PID sig=${1:-TERM} descendants
@@ -244,6 +248,11 @@ stop_server() {
         fi
     done
     SERVER_LEFTOVERS=${left:-}
+    # Class grading (tests/grade_class.sh) also ends what escaped the process
+    # tree (a fork bomb's orphans), by cgroup and uid, never by name.
+    if [[ -n ${SERVER_SWEEP:-} ]]; then
+        $SERVER_SWEEP || true
+    fi
     # Clients still held by a check end last: the server had to stop with
     # them connected.
     stop_helpers
