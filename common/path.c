@@ -57,8 +57,8 @@ int decode_target_path(const char *target, size_t target_len, char *out, size_t 
         }
         if (c == '\0') /* "%00" (or a raw NUL) would cut the path short in every C call */
             return 404;
-        if (n + 1 >= cap)
-            return 414;
+        if (n + 1 >= cap) /* longer than any path open() takes (PATH_MAX): */
+            return 404;   /* no such file can exist; 414 is the parser's, over 8 KiB */
         out[n++] = c;
     }
     out[n] = '\0';

@@ -58,8 +58,8 @@ struct resolved_file {
 };
 
 /* Decode target into out (cap bytes, NUL-terminated): steps 1–3 above.
- * Returns 0, or the status to answer (400 bad escape, 404 NUL, 403 dot
- * segment, 414 too long). */
+ * Returns 0, or the status to answer (400 bad escape, 404 NUL or longer
+ * than any path can be, 403 dot segment). */
 int decode_target_path(const char *target, size_t target_len, char *out, size_t cap);
 
 /* Steps 1–6.  docroot_fd comes from open_docroot(). */

@@ -30,7 +30,7 @@ teardown() { stop_server; }
 # paths
 @test "301 for a directory without slash" { check_301_directory; }
 @test "404 for a missing file" { check_404_missing; }
-@test "404 for a name segment longer than NAME_MAX" { check_404_long_segment; }
+@test "404 for a name segment longer than NAME_MAX, or a path longer than PATH_MAX" { check_404_long_segment; }
 @test "404 for a directory without index" { check_404_dir_without_index; }
 @test "traversal battery refused" { check_traversal_battery; }
 @test "symlink out of the docroot refused" { check_symlink_out_refused; }

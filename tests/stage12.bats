@@ -39,7 +39,7 @@ teardown() {
 # paths
 @test "paths: 301 for a directory without slash" { check_301_directory; }
 @test "paths: 404 for a missing file" { check_404_missing; }
-@test "paths: 404 for a name segment longer than NAME_MAX" { check_404_long_segment; }
+@test "paths: 404 for a name segment longer than NAME_MAX, or a path longer than PATH_MAX" { check_404_long_segment; }
 @test "paths: 404 for a directory without index" { check_404_dir_without_index; }
 @test "paths: traversal battery" { check_traversal_battery; }
 @test "paths: symlink out of the docroot refused" { check_symlink_out_refused; }

@@ -58,6 +58,11 @@ check_404_long_segment() {
     expect_status 404 || return 1
     http_get "/$name/hello.txt"
     expect_status 404 || return 1
+    # A path longer than PATH_MAX (4096) in a 5 KB target: no file either.
+    local deep
+    deep=$(printf 'dir/%.0s' $(seq 1250))
+    http_get "/${deep}x.txt"
+    expect_status 404 || return 1
     http_get /hello.txt
     expect_status 200
 }
