@@ -34,7 +34,9 @@
  *   READ of a signalfd  SIGTERM and SIGINT, as one more completion.
  *
  * Kept from stage12: the master and SO_REUSEPORT workers (main.c), the file
- * cache (small files served from memory), the timing wheel (a deadline per
+ * cache (small files served from memory, unused ones closed after a
+ * second), validators, 304s and ranges (a 206 starts at an offset into the
+ * cached bytes or the READs), the timing wheel (a deadline per
  * connection; io_uring's own timeouts would cost an SQE to arm and another
  * to cancel on every request, the wheel costs a store), the pools, the cap,
  * the reserve descriptor, 408s, lingering closes and the graceful stop.
