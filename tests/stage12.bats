@@ -118,18 +118,6 @@ teardown() {
 # stage 12's own
 @test "stage12: fd limit raised to the hard limit and reported" { check_fd_limit_reported; }
 
-# The same from a low soft limit (512), as a login shell often gives: the
-# server raises it to the hard limit itself.
-check_fd_limit_raised_from_512() {
-    command -v prlimit > /dev/null || skip "prlimit(1) is missing"
-    local hard
-    hard=$(ulimit -Hn)
-    [[ $hard == unlimited ]] || ((hard > 512)) || skip "the hard descriptor limit is only $hard"
-    stop_server
-    rm -f "$SERVER_LOG"
-    SERVER_WRAPPER="prlimit --nofile=512:$hard ${SERVER_WRAPPER:-}" start_server || return 1
-    check_fd_limit_reported
-}
 @test "stage12: from a soft fd limit of 512, raised to the hard limit" { check_fd_limit_raised_from_512; }
 @test "stage12: -w 3 runs three single-threaded workers, SIGTERM ends all" { check_workers_and_stop; }
 @test "stage12: -e (shared listener, EPOLLEXCLUSIVE) serves too" { check_exclusive_mode; }
@@ -148,7 +136,23 @@ check_fd_limit_raised_from_512() {
 @test "stage12: descriptors of all workers back to baseline after resets" { check_worker_fds_baseline; }
 @test "stage12: the bench's slow clients (c10k_client -H) are held, and get 408 after -t" { check_held_clients; }
 
+# out of descriptors (tests/lib/checks_emfile.bash)
+@test "out of descriptors (EMFILE): no spin, bounded log, serves again" { check_emfile_idle_crowd --expect-emfile -w 1 -c 1000; }
+
 # ---- the stage-specific checks ------------------------------------------------------
+
+# The same from a low soft limit (512), as a login shell often gives: the
+# server raises it to the hard limit itself.
+check_fd_limit_raised_from_512() {
+    command -v prlimit > /dev/null || skip "prlimit(1) is missing"
+    local hard
+    hard=$(ulimit -Hn)
+    [[ $hard == unlimited ]] || ((hard > 512)) || skip "the hard descriptor limit is only $hard"
+    stop_server
+    rm -f "$SERVER_LOG"
+    SERVER_WRAPPER="prlimit --nofile=512:$hard ${SERVER_WRAPPER:-}" start_server || return 1
+    check_fd_limit_reported
+}
 
 # The file cache keeps big.bin open in each worker that served it (bounded, on
 # purpose).  Descriptor-count checks take their baseline after one request,
@@ -529,8 +533,6 @@ check_worker_fds_baseline() {
     done
 }
 
-# out of descriptors (tests/lib/checks_emfile.bash)
-@test "out of descriptors (EMFILE): no spin, bounded log, serves again" { check_emfile_idle_crowd --expect-emfile -w 1 -c 1000; }
 # The bench's held workloads: c10k_client -H opens connections whose request
 # never completes (a header trickled a byte at a time).  stage12 keeps them
 # while others are served, and reports them still held; with -t 1 each gets

@@ -50,6 +50,7 @@ teardown() {
 # paths
 @test "paths: 301 for a directory without slash" { check_301_directory; }
 @test "paths: 404 for a missing file" { check_404_missing; }
+@test "paths: 404 for a name segment longer than NAME_MAX" { check_404_long_segment; }
 @test "paths: 404 for a directory without index" { check_404_dir_without_index; }
 @test "paths: traversal battery" { check_traversal_battery; }
 @test "paths: symlink out of the docroot refused" { check_symlink_out_refused; }
@@ -60,6 +61,17 @@ teardown() {
 # big
 @test "big: 50 MB byte-exact" { check_big_file_exact; }
 @test "big: 50 MB to a slow reader" { check_big_file_slow_reader; }
+
+# validators and ranges (tests/lib/checks_validators.bash): small files leave
+# from the cache's memory at an offset, big ones by READ -> SEND from it
+@test "validators: Last-Modified, ETag, Accept-Ranges on GET and HEAD" { check_validators_on_files; }
+@test "validators: a reload revalidates: 304, RFC 9110 precedence" { check_revalidation_304; }
+@test "ranges: 206 and 416 edge cases, invalid and multiple ranges ignored" { check_ranges_206_416; }
+@test "ranges: If-Range" { check_if_range; }
+@test "ranges: curl -C - resumes an interrupted 50 MB download byte-exact" { check_curl_resume_big; }
+@test "ranges: wget -c continues a partial download" { check_wget_continue; }
+@test "validators: headless Chromium revalidates a page on its second load (304)" { check_chromium_revalidates; }
+@test "validators: 304, 416, 206, 200 pipelined, each framed exactly" { check_validators_keepalive_framing; }
 
 # partial
 @test "partial: one byte at a time" { check_one_byte_at_a_time; }
@@ -85,6 +97,7 @@ teardown() {
 @test "event: a slow big download while others are served" { check_slow_big_download_while_others_served; }
 @test "event: 1000 keep-alive connections x 20 requests" { check_1000_keepalive_connections_x20; }
 @test "event: 200 pipelined requests in one write" { check_pipelined_burst_200; }
+@test "event: 200 pipelined requests of 1 KB (200 KB) all answered" { check_pipelined_burst_200k; }
 @test "event: idle workers sleep, even holding 200 connections" { check_workers_idle_cpu; }
 
 # hostile
@@ -101,6 +114,7 @@ teardown() {
 @test "hostile: resets in every phase" { check_hostile_resets_every_phase; }
 @test "hostile: half-close" { check_hostile_half_close; }
 @test "hostile: slowloris crowd" { check_hostile_slowloris; }
+@test "hostile: symlink swap race, nothing from outside" { check_symlink_swap_race; }
 
 # lifecycle
 @test "lifecycle: ready line, and the limits line before it" { check_stage12_ready_lines; }
@@ -109,10 +123,12 @@ teardown() {
 @test "lifecycle: bad options exit 2" { check_bad_option_exits_2; }
 @test "lifecycle: bad -w/-t/-c values exit 2" { check_stage12_bad_values_exit_2; }
 @test "lifecycle: port in use exits 2" { check_port_in_use_exits_2; }
+@test "lifecycle: restart on the same port at once (TIME_WAIT)" { check_restart_same_port; }
 @test "lifecycle: missing docroot exits 2" { check_missing_docroot_exits_2; }
 
 # stage 12's own, which stage 13 keeps
 @test "stage13: fd limit raised to the hard limit and reported" { check_fd_limit_reported; }
+@test "stage13: from a soft fd limit of 512, raised to the hard limit" { check_fd_limit_raised_from_512; }
 @test "stage13: -w 3 runs three workers, SIGTERM ends all" { check_workers_and_stop; }
 @test "stage13: -e (one shared listener, exclusive accepts) serves too" { check_exclusive_mode; }
 @test "stage13: a killed worker is replaced, and no request is lost" { check_worker_replaced; }
@@ -122,11 +138,16 @@ teardown() {
 @test "stage13: a request dripping in does not extend its deadline" { check_slowloris_drip_408; }
 @test "stage13: -c 50 holds 50 (across workers) and refuses the 51st" { check_connection_cap; }
 @test "stage13: a changed file is served fresh within a second" { check_cache_revalidated; }
+@test "stage13: a rewrite with its mtime put back is served fresh too (ctime)" { check_cache_sees_ctime; }
+@test "stage13: a deleted cached file is closed though nobody asks again" { check_cache_drops_unused; }
 @test "stage13: SIGTERM lets an in-flight download finish, then exits 0" { check_graceful_download; }
 @test "stage13: SIGTERM waits at most about 5 s for a stuck reader" { check_graceful_bounded; }
 @test "stage13: out of descriptors (EMFILE): sheds, does not spin, recovers" { check_emfile_recovers; }
 @test "stage13: descriptors of all workers back to baseline after resets" { check_worker_fds_baseline; }
 @test "stage13: the bench's slow clients (c10k_client -H) are held, and get 408 after -t" { check_held_clients; }
+
+# out of descriptors (tests/lib/checks_emfile.bash)
+@test "out of descriptors (EMFILE): no spin, bounded log, serves again" { check_emfile_idle_crowd --expect-emfile -w 1 -c 1000; }
 
 # Where io_uring is refused — here by a seccomp filter (bin/noring), as a
 # container runtime's default profile does — stage13 exits 2 with one line

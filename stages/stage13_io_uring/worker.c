@@ -34,7 +34,9 @@
  *   READ of a signalfd  SIGTERM and SIGINT, as one more completion.
  *
  * Kept from stage12: the master and SO_REUSEPORT workers (main.c), the file
- * cache (small files served from memory), the timing wheel (a deadline per
+ * cache (small files served from memory, unused ones closed after a
+ * second), validators, 304s and ranges (a 206 starts at an offset into the
+ * cached bytes or the READs), the timing wheel (a deadline per
  * connection; io_uring's own timeouts would cost an SQE to arm and another
  * to cancel on every request, the wheel costs a store), the pools, the cap,
  * the reserve descriptor, 408s, lingering closes and the graceful stop.
@@ -416,14 +418,20 @@ static void start_reply(struct conn *c, size_t head_len)
         rep->status = 200;
         rep->keep_alive = keep_alive;
         rep->file_fd = -1;
+        rep->file_offset = 0;
         rep->body_len = f->size;
         rep->head_len = filecache_head(f, keep_alive, http_date_cached(now_sec), rep->head);
-        if (req->method == HTTP_GET && f->size > 0) {
+        rep->file_remaining = req->method == HTTP_GET ? f->size : 0;
+        if (http_is_conditional(req)) { /* 304, a range, ...: common/ decides and writes */
+            struct file_version v = { f->size, f->mtime, f->ctime, f->ino };
+            http_reply_file(rep, req, &v, f->mime, keep_alive);
+        }
+        if (rep->file_remaining > 0) { /* from file_offset, file_remaining bytes */
             c->file = f;
             c->body_mem = f->body;
             c->body_fd = f->fd;
-            c->body_off = 0;
-            c->body_left = f->size;
+            c->body_off = rep->file_offset;
+            c->body_left = rep->file_remaining;
         } else {
             filecache_put(f);
         }
@@ -523,7 +531,8 @@ static void submit_reply(struct conn *c)
     b->msg = (struct msghdr){ .msg_iov = b->iov, .msg_iovlen = 1 };
     b->iov[0] = (struct iovec){ rep->head, rep->head_len };
     if (c->body_mem != NULL && c->body_left > 0)
-        b->iov[b->msg.msg_iovlen++] = (struct iovec){ (char *)c->body_mem, (size_t)c->body_left };
+        b->iov[b->msg.msg_iovlen++] =
+            (struct iovec){ (char *)c->body_mem + c->body_off, (size_t)c->body_left };
 
     struct io_uring_sqe *sqe = sqe_for(c, OP_SEND, c->fd);
     sqe->opcode = IORING_OP_SENDMSG;
@@ -852,6 +861,14 @@ static void free_everything(void)
         close(listen_fd);
 }
 
+/* The sooner of two timeouts, where -1 means "none" (stage12's). */
+static int earliest_timeout(int a, int b)
+{
+    if (a < 0)
+        return b;
+    return b >= 0 && b < a ? b : a;
+}
+
 int worker_run(const struct worker_config *config)
 {
     cfg = config;
@@ -859,7 +876,7 @@ int worker_run(const struct worker_config *config)
     mallopt(M_TRIM_THRESHOLD, 1 << 30); /* see give_memory_back() */
     clock_update();
     wheel_init(&wheel, now_ms);
-    filecache_init(cfg->opt->docroot_real);
+    filecache_init(cfg->opt->docroot_fd);
     reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
     int err = uring_init(&ring, SQ_ENTRIES, CQ_ENTRIES);
@@ -877,7 +894,7 @@ int worker_run(const struct worker_config *config)
     }
 
     while (!draining || nconns > 0) {
-        int timeout = wheel_next_ms(&wheel, now_ms);
+        int timeout = earliest_timeout(wheel_next_ms(&wheel, now_ms), filecache_timeout_ms(now_ms));
         if (heap_has_holes && (timeout < 0 || timeout > TRIM_MS))
             timeout = TRIM_MS; /* wake up to give the memory back */
         if (draining) {
@@ -904,6 +921,7 @@ int worker_run(const struct worker_config *config)
         if (stop_requested && !draining)
             begin_drain();
         wheel_expire(&wheel, now_ms, on_timeout);
+        filecache_expire(now_ms);
         give_memory_back();
     }
     free_everything();
