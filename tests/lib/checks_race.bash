@@ -15,6 +15,7 @@
 
 RACE_MS=${RACE_MS:-2500}     # how long the swapping goes on
 RACE_MIN_FETCHES=${RACE_MIN_FETCHES:-40}
+RACE_FILES=${RACE_FILES:-50}  # names fetched in turn (see race_fixture)
 
 # $DOCROOT/race/f.txt (inside), $DOCROOT/race.link -> ../race-out, and
 # beside the docroot race-out/f.txt, whose content must never be served.
@@ -23,8 +24,14 @@ race_fixture() {
     out="$(dirname "$DOCROOT")/race-out"
     rm -rf "$DOCROOT/race" "$DOCROOT/race.link" "$out"
     mkdir -p "$DOCROOT/race" "$out"
-    printf 'RACE-INSIDE\n' > "$DOCROOT/race/f.txt"
-    printf 'SECRET-RACE-OUTSIDE\n' > "$out/f.txt"
+    # f.txt and f1..f$RACE_FILES.txt: a server that caches what it opened
+    # (stage12) resolves each name only when first asked and at its recheck,
+    # so many names make many resolutions during the race.
+    local n
+    for n in '' $(seq "$RACE_FILES"); do
+        printf 'RACE-INSIDE\n' > "$DOCROOT/race/f$n.txt"
+        printf 'SECRET-RACE-OUTSIDE\n' > "$out/f$n.txt"
+    done
     ln -s ../race-out "$DOCROOT/race.link"
     chmod -R a+rX "$DOCROOT/race" "$out"
 }
@@ -50,7 +57,9 @@ race_run() {
     local swapper=$! deadline=$(($(now_ms) + RACE_MS + 10000))
     while process_alive "$swapper" && (($(now_ms) < deadline)); do
         batch=$((batch + 1))
-        for i in $(seq 100); do printf 'url = "%s"\noutput = "%s"\n' "$url" "$dir/$batch.$i"; done \
+        for i in $(seq 100); do
+            printf 'url = "%s"\noutput = "%s"\n' "${url/f.txt/f$((i % RACE_FILES + 1)).txt}" "$dir/$batch.$i"
+        done \
             > "$BATS_TEST_TMPDIR/race.curl"
         curl -s -Z --parallel-max 4 --max-time 5 -w '%{response_code}\n' "$@" \
             -K "$BATS_TEST_TMPDIR/race.curl" >> "$BATS_TEST_TMPDIR/race.codes" 2>/dev/null 3>&-
