@@ -7,6 +7,5 @@ question=8
 what="keep-alive replies without Content-Length: the client cannot find their end"
 checks="10 pipelined requests"
 mutate() {
-    edit common/response.c 's/\n[ \t]*"Content-Length: %lld\\r\\n"//'
-    edit common/response.c 's/\(long long\)content_length, //'
+    edit common/response.c 's/if \(content_length >= 0\)/if (content_length >= 0 && !keep_alive)/'
 }
