@@ -81,6 +81,44 @@ ROUND_TRIP_CHECKS='^basics|^concurrency: a stalled|^lifecycle: ready'
     ((status != 0)) && [[ $output == *"stage07 has no exercise region"* ]] || fail "a stage without an exercise: $output"
 }
 
+# Every stub ends its whole server at once, so that make test in the handout
+# fails fast: after the ready line (or instead of it) one request, then the
+# server must be gone within a few seconds, having said "not implemented
+# yet".  stage11's exercise is the data connection: its stub ends the
+# session (the forked child), and the control connection shows it at once.
+# (This runs before the round trip below, which puts the reference stage07
+# into the handout.)
+@test "handout: every stub ends its server at once" {
+    local h=$KIT_TMP/dist/serverlab-handout s n log pid port
+    # -k: whether all of the handout builds is the -Werror check's business
+    make -C "$h" -k -j2 all > "$BATS_TEST_TMPDIR/make.out" 2>&1 || true
+    for s in "$ROOT"/stages/stage[0-9][0-9]_*; do
+        n=$(basename "$s"); n=${n%%_*}
+        is_whole_stage "$n" && continue
+        [[ -x $h/bin/$n ]] || fail "$n: not built:" "$(grep -m 3 error "$BATS_TEST_TMPDIR/make.out")" || return 1
+        log=$BATS_TEST_TMPDIR/$n.log
+        "$h/bin/$n" -p 0 -r "$h/html" -b 127.0.0.1 < /dev/null > /dev/null 2> "$log" 3>&- &
+        pid=$!
+        wait_until 5 eval '[[ -n $(ready_port "$log") ]] || ! process_alive '"$pid" || true
+        port=$(ready_port "$log")
+        if [[ $n == stage11 ]]; then
+            [[ -n $port ]] && "$h/bin/netpoke" -t 3 "$port" 'USER anonymous\r\nPASS x\r\nPASV\r\n' > /dev/null 2>&1 || true
+            wait_until 5 grep -q 'not implemented yet' "$log" || true
+            kill -TERM "$pid" 2> /dev/null || true
+        elif [[ -n $port ]]; then
+            curl -s --max-time 3 -o /dev/null "http://127.0.0.1:$port/" || true
+        fi
+        if ! wait_until 5 eval '! process_alive '"$pid"; then
+            kill -KILL "$pid"
+            wait "$pid" || true
+            fail "$n: still running 5 s after its stub ran:" "$(cat "$log")"
+            return 1
+        fi
+        wait "$pid" || true
+        grep -q "^$n: not implemented yet: " "$log" || fail "$n: no 'not implemented yet' line:" "$(cat "$log")" || return 1
+    done
+}
+
 @test "handout: builds with -Werror; stage07 fails grading, the reference stage07 in it passes" {
     local h=$KIT_TMP/dist/serverlab-handout
     run make -C "$h" -j2 all
@@ -100,42 +138,6 @@ ROUND_TRIP_CHECKS='^basics|^concurrency: a stalled|^lifecycle: ready'
     [[ ${lines[-1]} =~ ^stage07:\ ([0-9]+)/([0-9]+)\ checks\ passed$ ]] || fail "$output" || return 1
     ((BASH_REMATCH[1] == BASH_REMATCH[2] && BASH_REMATCH[2] >= 5)) || fail "${lines[-1]}" || return 1
     [[ $stub_line == "stage07: "*"/${BASH_REMATCH[2]} checks passed" ]] || fail "not the same checks: $stub_line"
-}
-
-# Every stub ends its whole server at once, so that make test in the handout
-# fails fast: after the ready line (or instead of it) one request, then the
-# server must be gone within a few seconds, having said "not implemented
-# yet".  stage11's exercise is the data connection: its stub ends the
-# session (the forked child), and the control connection shows it at once.
-@test "handout: every stub ends its server at once" {
-    local h=$KIT_TMP/dist/serverlab-handout s n log pid port
-    # -k: whether all of the handout builds is the -Werror check's business
-    make -C "$h" -k -j2 all > "$BATS_TEST_TMPDIR/make.out" 2>&1 || true
-    for s in "$ROOT"/stages/stage[0-9][0-9]_*; do
-        n=$(basename "$s"); n=${n%%_*}
-        is_whole_stage "$n" && continue
-        [[ -x $h/bin/$n ]] || fail "$n: not built:" "$(grep -m 3 error "$BATS_TEST_TMPDIR/make.out")" || return 1
-        log=$BATS_TEST_TMPDIR/$n.log
-        "$h/bin/$n" -p 0 -r "$h/html" -b 127.0.0.1 < /dev/null > /dev/null 2> "$log" 3>&- &
-        pid=$!
-        wait_until 5 eval '[[ -n $(ready_port "$log") ]] || ! process_alive '"$pid" || true
-        port=$(ready_port "$log")
-        if [[ $n == stage11 ]]; then
-            [[ -n $port ]] && "$h/bin/netpoke" -t 3 "$port" 'USER anonymous\r\nPASS x\r\nPASV\r\n' > /dev/null 2>&1
-            wait_until 5 grep -q 'not implemented yet' "$log" || true
-            kill -TERM "$pid" 2> /dev/null || true
-        elif [[ -n $port ]]; then
-            curl -s --max-time 3 -o /dev/null "http://127.0.0.1:$port/" || true
-        fi
-        if ! wait_until 5 eval '! process_alive '"$pid"; then
-            kill -KILL "$pid"
-            wait "$pid" || true
-            fail "$n: still running 5 s after its stub ran:" "$(cat "$log")"
-            return 1
-        fi
-        wait "$pid" || true
-        grep -q "^$n: not implemented yet: " "$log" || fail "$n: no 'not implemented yet' line:" "$(cat "$log")" || return 1
-    done
 }
 
 @test "grade-class: the fixture class gets the expected CSV and leaves nothing behind" {
