@@ -21,6 +21,13 @@ setup_file() {
         { cat "$KIT_TMP/handout.out" >&2; return 1; }
 }
 
+# The stages handout.sh ships whole (no exercise), from its WHOLE_STAGES line.
+is_whole_stage() {
+    local whole
+    whole=$(sed -n 's/^WHOLE_STAGES="\(.*\)"$/\1/p' "$ROOT/tests/handout.sh")
+    [[ " $whole " == *" $1 "* ]]
+}
+
 # The checks of stage07 the round trip grades: the exercise (accept and the
 # sweep) is what every one of them needs; the whole suite is make test's.
 ROUND_TRIP_CHECKS='^basics|^concurrency: a stalled|^lifecycle: ready'
@@ -34,6 +41,13 @@ ROUND_TRIP_CHECKS='^basics|^concurrency: a stalled|^lifecycle: ready'
     local s n
     for s in "$ROOT"/stages/stage[0-9][0-9]_*; do
         n=$(basename "$s"); n=${n%%_*}
+        if is_whole_stage "$n"; then
+            # listed as shipping whole: reported so, and given as it is
+            grep -qE "^$n +0 +0 +ships whole\$" "$KIT_TMP/handout.out" ||
+                fail "$n: not reported as shipping whole" || return 1
+            diff -r "$s" "$h/stages/$(basename "$s")" > /dev/null || fail "$n: not shipped whole" || return 1
+            continue
+        fi
         grep -qE "^$n +[1-9][0-9]* +[1-9][0-9]*\$" "$KIT_TMP/handout.out" ||
             fail "$n: no exercise reported" || return 1
     done
@@ -59,7 +73,50 @@ ROUND_TRIP_CHECKS='^basics|^concurrency: a stalled|^lifecycle: ready'
     git -C "$copy" checkout -q stages/stage07_busy_poll.c
     sed -i '/^\/\* End of exercise\. \*\/$/d' "$copy/stages/stage07_busy_poll.c"
     run "$copy/tests/handout.sh" "$BATS_TEST_TMPDIR/out/serverlab-handout"
-    ((status != 0)) && [[ $output == *"never ends"* ]] || fail "unbalanced marker: $output"
+    ((status != 0)) && [[ $output == *"never ends"* ]] || fail "unbalanced marker: $output" || return 1
+    # and a stage left without an exercise that is not listed as shipping whole
+    git -C "$copy" checkout -q stages/stage07_busy_poll.c
+    sed -i -e '/^\/\* Exercise:/,/^ \*\/$/d' -e '/^\/\* End of exercise\. \*\/$/d' "$copy/stages/stage07_busy_poll.c"
+    run "$copy/tests/handout.sh" "$BATS_TEST_TMPDIR/out/serverlab-handout"
+    ((status != 0)) && [[ $output == *"stage07 has no exercise region"* ]] || fail "a stage without an exercise: $output"
+}
+
+# Every stub ends its whole server at once, so that make test in the handout
+# fails fast: after the ready line (or instead of it) one request, then the
+# server must be gone within a few seconds, having said "not implemented
+# yet".  stage11's exercise is the data connection: its stub ends the
+# session (the forked child), and the control connection shows it at once.
+# (This runs before the round trip below, which puts the reference stage07
+# into the handout.)
+@test "handout: every stub ends its server at once" {
+    local h=$KIT_TMP/dist/serverlab-handout s n log pid port
+    # -k: whether all of the handout builds is the -Werror check's business
+    make -C "$h" -k -j2 all > "$BATS_TEST_TMPDIR/make.out" 2>&1 || true
+    for s in "$ROOT"/stages/stage[0-9][0-9]_*; do
+        n=$(basename "$s"); n=${n%%_*}
+        is_whole_stage "$n" && continue
+        [[ -x $h/bin/$n ]] || fail "$n: not built:" "$(grep -m 3 error "$BATS_TEST_TMPDIR/make.out")" || return 1
+        log=$BATS_TEST_TMPDIR/$n.log
+        "$h/bin/$n" -p 0 -r "$h/html" -b 127.0.0.1 < /dev/null > /dev/null 2> "$log" 3>&- &
+        pid=$!
+        wait_until 5 eval '[[ -n $(ready_port "$log") ]] || ! process_alive '"$pid" || true
+        port=$(ready_port "$log")
+        if [[ $n == stage11 ]]; then
+            [[ -n $port ]] && "$h/bin/netpoke" -t 3 "$port" 'USER anonymous\r\nPASS x\r\nPASV\r\n' > /dev/null 2>&1 || true
+            wait_until 5 grep -q 'not implemented yet' "$log" || true
+            kill -TERM "$pid" 2> /dev/null || true
+        elif [[ -n $port ]]; then
+            curl -s --max-time 3 -o /dev/null "http://127.0.0.1:$port/" || true
+        fi
+        if ! wait_until 5 eval '! process_alive '"$pid"; then
+            kill -KILL "$pid"
+            wait "$pid" || true
+            fail "$n: still running 5 s after its stub ran:" "$(cat "$log")"
+            return 1
+        fi
+        wait "$pid" || true
+        grep -q "^$n: not implemented yet: " "$log" || fail "$n: no 'not implemented yet' line:" "$(cat "$log")" || return 1
+    done
 }
 
 @test "handout: builds with -Werror; stage07 fails grading, the reference stage07 in it passes" {
@@ -101,7 +158,8 @@ ROUND_TRIP_CHECKS='^basics|^concurrency: a stalled|^lifecycle: ready'
     local total
     total=$(bats --count "$ROOT/tests/stage01.bats")
     # name, passed, build: the correct one and the one that only tried to
-    # escape pass everything; ignoring SIGTERM costs the lifecycle check; a
+    # escape pass everything; ignoring SIGTERM costs the lifecycle check and the
+    # restart on the same port (its first server must stop with status 0); a
     # server that crashes or floods on its first request keeps only the
     # checks that end before that (bad option, missing docroot)
     local expect="correct,$total,ok
@@ -109,7 +167,7 @@ crash,2,ok
 escape,$total,ok
 flood,2,ok
 nocompile,0,failed
-noexit,$((total - 1)),ok"
+noexit,$((total - 2)),ok"
     local got
     got=$(awk -F, 'NR > 1 && $1 != "forkbomb" { print $1 "," $2 "," $5 }' "$grades/stage01.csv")
     [[ $got == "$expect" ]] || fail "got:" "$got" "expected:" "$expect" || return 1

@@ -16,7 +16,8 @@
  *                set once on the listener (accepted sockets inherit it) and
  *                TCP_DEFER_ACCEPT (a connection arrives with its request); the
  *                connection cap -c shared by all workers; a master that
- *                restarts a dead worker and turns SIGTERM into a bounded stop.
+ *                restarts a crashed worker, stops when one fails, and turns SIGTERM
+ *                into a bounded stop.
  *   worker.c     the tuned connection: 120 bytes while idle, buffers only while
  *                a request is in progress, no malloc per request, one sendmsg()
  *                per small reply (its FIN in the same packet when the connection
@@ -226,10 +227,13 @@ static void signal_workers(int sig)
             kill(worker_pid[i], sig);
 }
 
-/* Collect dead workers (no zombies); while running, replace them. */
-static void reap_workers(int stopping)
+/* Collect dead workers (no zombies); while running, replace the ones that
+ * crashed.  A worker that exits with a failure status chose to (it could not
+ * set up its epoll instance, say): the next one would meet the same fate, so
+ * instead of restarting it every second, return 1 and the server stops. */
+static int reap_workers(int stopping)
 {
-    int status;
+    int status, failed = 0;
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         for (int i = 0; i < nworkers; i++) {
@@ -241,6 +245,11 @@ static void reap_workers(int stopping)
             counts->per_worker[i] = 0;
             if (stopping)
                 break;
+            if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+                warnx("worker %d exited with status %d: stopping", (int)pid, WEXITSTATUS(status));
+                failed = 1;
+                break;
+            }
             if (WIFSIGNALED(status))
                 warnx("worker %d killed by signal %d: restarting it", (int)pid, WTERMSIG(status));
             else
@@ -251,28 +260,30 @@ static void reap_workers(int stopping)
             spawn_worker(i); /* its listener (kept by the master) is waiting */
         }
     }
+    return failed;
 }
 
 /* The master sleeps in sigtimedwait(): SIGCHLD means a worker died, SIGTERM
  * or SIGINT mean stop.  The signals stay blocked, so none is missed between
- * two waits. */
-static void supervise(const sigset_t *signals)
+ * two waits.  Returns the server's exit status: 1 if a worker failed. */
+static int supervise(const sigset_t *signals)
 {
-    int stopping = 0;
+    int stopping = 0, failed = 0;
     long long give_up = 0;
     for (;;) {
         struct timespec tick = { 0, 100 * 1000 * 1000 };
         int sig = sigtimedwait(signals, NULL, stopping ? &tick : NULL);
-        if ((sig == SIGTERM || sig == SIGINT) && !stopping) {
+        if (reap_workers(stopping))
+            failed = 1;
+        if ((sig == SIGTERM || sig == SIGINT || failed) && !stopping) {
             stopping = 1;
             give_up = mono_ms() + STOP_GRACE_MS;
             for (int i = 0; i < nlisteners; i++)
                 close(listeners[i]); /* stop accepting: the workers close theirs too */
             signal_workers(SIGTERM);
         }
-        reap_workers(stopping);
         if (stopping && alive_workers() == 0)
-            return;
+            return failed;
         if (stopping && mono_ms() > give_up)
             signal_workers(SIGKILL); /* a worker that ignores the deadline */
     }
@@ -340,7 +351,7 @@ int main(int argc, char **argv)
     /* The listeners queue connections already: ready even before the
      * workers reach epoll_wait(). */
     announce_ready(&opt, listeners[0], "http", "docroot");
-    supervise(&signals);
+    int status = supervise(&signals);
     munmap(counts, sizeof *counts);
-    return 0;
+    return status;
 }

@@ -35,7 +35,9 @@ emfile_crowd() {
     fi
     command -v prlimit > /dev/null || skip "prlimit(1) is missing"
     stop_server
-    SERVER_WRAPPER="prlimit --nofile=$EMFILE_NOFILE:$EMFILE_NOFILE" start_server "$@" || return 1
+    # after the caller's wrapper, never instead of it: grade-class's is the
+    # jail (its own limits, then the student's uid), which must stay
+    SERVER_WRAPPER="${SERVER_WRAPPER:-} prlimit --nofile=$EMFILE_NOFILE:$EMFILE_NOFILE" start_server "$@" || return 1
     spawn_helper "$NETPOKE" -m "$EMFILE_CLIENTS" -H "$EMFILE_HOLD" -t $((EMFILE_HOLD + 5)) "$PORT"
     local crowd=$HELPER_PID
     wait_until 5 grep -q "connected $EMFILE_CLIENTS" "$BATS_TEST_TMPDIR/helper.out" ||
