@@ -34,6 +34,19 @@ skip_re=${VALGRIND_SKIP:-'50 MB|slow reader|200 parallel|500 requests|mid-downlo
 command -v valgrind >/dev/null 2>&1 || tests/deps.sh valgrind || exit 2
 command -v bats >/dev/null 2>&1 || tests/deps.sh bats || exit 2
 
+# The servers open every client path with openat2() (common/path.c), and
+# refuse to start without it rather than fall back to a check that can be
+# raced.  The valgrind Debian 12 ships (3.19) has no wrapper for openat2
+# and answers ENOSYS (measured here), so no server can run under it: say so
+# and stop, instead of reporting every check as failed.
+probe=$(timeout 30 valgrind -q bin/stage02 -p 0 -b 127.0.0.1 -r html 2>&1 & 
+        sleep 5; kill $! 2>/dev/null; wait $! 2>/dev/null)
+if grep -q 'no openat2' <<<"$probe"; then
+    echo "valgrind: skipped: $(valgrind --version) answers ENOSYS for openat2(), which every server"
+    echo "valgrind: needs to open files; memcheck runs again with a valgrind that supports it"
+    exit 0
+fi
+
 root=bin/valgrind
 rm -rf "$root"
 mkdir -p "$root"

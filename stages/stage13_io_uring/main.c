@@ -29,6 +29,7 @@
  * spinning in the kernel.  See NOTES.md, "Stage 13".
  */
 #include <arpa/inet.h>
+#include <err.h>
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -237,10 +238,13 @@ static void signal_workers(int sig)
             kill(worker_pid[i], sig);
 }
 
-/* Collect dead workers (no zombies); while running, replace them. */
-static void reap_workers(int stopping)
+/* Collect dead workers (no zombies); while running, replace the ones that
+ * crashed.  A worker that exits with a failure status chose to (it could not
+ * set up its epoll instance, say): the next one would meet the same fate, so
+ * instead of restarting it every second, return 1 and the server stops. */
+static int reap_workers(int stopping)
 {
-    int status;
+    int status, failed = 0;
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         for (int i = 0; i < nworkers; i++) {
@@ -252,39 +256,45 @@ static void reap_workers(int stopping)
             counts->per_worker[i] = 0;
             if (stopping)
                 break;
+            if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+                warnx("worker %d exited with status %d: stopping", (int)pid, WEXITSTATUS(status));
+                failed = 1;
+                break;
+            }
             if (WIFSIGNALED(status))
-                fprintf(stderr, "stage13: worker %d killed by signal %d: restarting it\n", (int)pid,
-                        WTERMSIG(status));
+                warnx("worker %d killed by signal %d: restarting it", (int)pid, WTERMSIG(status));
             else
-                fprintf(stderr, "stage13: worker %d exited with status %d: restarting it\n",
-                        (int)pid, WEXITSTATUS(status));
+                warnx("worker %d exited with status %d: restarting it", (int)pid,
+                      WEXITSTATUS(status));
             if (mono_ms() - worker_started[i] < 1000)
                 sleep(1);    /* dying at once: don't fork in a tight loop */
             spawn_worker(i); /* its listener (kept by the master) is waiting */
         }
     }
+    return failed;
 }
 
 /* The master sleeps in sigtimedwait(): SIGCHLD means a worker died, SIGTERM
  * or SIGINT mean stop.  The signals stay blocked, so none is missed between
- * two waits. */
-static void supervise(const sigset_t *signals)
+ * two waits.  Returns the server's exit status: 1 if a worker failed. */
+static int supervise(const sigset_t *signals)
 {
-    int stopping = 0;
+    int stopping = 0, failed = 0;
     long long give_up = 0;
     for (;;) {
         struct timespec tick = { 0, 100 * 1000 * 1000 };
         int sig = sigtimedwait(signals, NULL, stopping ? &tick : NULL);
-        if ((sig == SIGTERM || sig == SIGINT) && !stopping) {
+        if (reap_workers(stopping))
+            failed = 1;
+        if ((sig == SIGTERM || sig == SIGINT || failed) && !stopping) {
             stopping = 1;
             give_up = mono_ms() + STOP_GRACE_MS;
             for (int i = 0; i < nlisteners; i++)
                 close(listeners[i]); /* stop accepting: the workers close theirs too */
             signal_workers(SIGTERM);
         }
-        reap_workers(stopping);
         if (stopping && alive_workers() == 0)
-            return;
+            return failed;
         if (stopping && mono_ms() > give_up)
             signal_workers(SIGKILL); /* a worker that ignores the deadline */
     }
@@ -354,7 +364,7 @@ int main(int argc, char **argv)
     /* The listeners queue connections already: ready even before the
      * workers arm their accept. */
     announce_ready(&opt, listeners[0], "http", "docroot");
-    supervise(&signals);
+    int status = supervise(&signals);
     munmap(counts, sizeof *counts);
-    return 0;
+    return status;
 }
