@@ -250,7 +250,7 @@ tree_stat() {
     done
 }
 
-# tree_reads PID: read-class system calls (read, readv, pread...; not recv)
+# tree_reads PID: read-class system calls (read, readv, pread, sendfile; not recv)
 # made so far by the tree of PID, from /proc/PID/io's syscr, which the kernel
 # counts whether or not the call found data, and which a parent inherits from
 # the children it reaps.  Unlike strace it does not slow the server down.
