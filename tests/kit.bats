@@ -144,7 +144,16 @@ ROUND_TRIP_CHECKS='^basics|^concurrency: a stalled|^lifecycle: ready'
     [[ $(id -u) == 0 ]] || skip "class isolation needs root (grade-class then runs with limits only)"
     local class=$BATS_TEST_TMPDIR/class grades=$BATS_TEST_TMPDIR/grades
     make_fixture_class "$class"
-    rm -f /tmp/$FIXTURE_ESCAPE_NAME /var/tmp/$FIXTURE_ESCAPE_NAME /dev/shm/$FIXTURE_ESCAPE_NAME
+    # where the escape's relative names (.., ../.. ...) land from any
+    # directory a server might run in: the cells, the checkout, this test's
+    local escapes=() base up
+    for base in "$BATS_TEST_TMPDIR" "$ROOT" "$PWD" /tmp/x; do
+        for up in .. ../.. ../../.. ../../../..; do
+            escapes+=("$(realpath -m "$base/$up/$FIXTURE_ESCAPE_NAME")")
+        done
+    done
+    escapes+=(/tmp/$FIXTURE_ESCAPE_NAME /var/tmp/$FIXTURE_ESCAPE_NAME /dev/shm/$FIXTURE_ESCAPE_NAME)
+    rm -f "${escapes[@]}"
     local cgroups_before
     cgroups_before=$(ls -d /sys/fs/cgroup/*/serverlab-grade.* 2> /dev/null | wc -l)
     local cells_before
@@ -190,7 +199,7 @@ noexit,$((total - 2)),ok"
     [[ -z $(ls -A "$grades" | grep -v -x -e stage01 -e stage01.csv) ]] || fail "left in grades/: $(ls -A "$grades")" || return 1
     (($(ls -d /tmp/serverlab-grade.* 2> /dev/null | wc -l) <= cells_before)) || fail "a cell directory survives" || return 1
     local f
-    for f in /tmp/$FIXTURE_ESCAPE_NAME /var/tmp/$FIXTURE_ESCAPE_NAME /dev/shm/$FIXTURE_ESCAPE_NAME; do
+    for f in "${escapes[@]}"; do
         [[ ! -e $f ]] || fail "the escape wrote $f" || return 1
     done
     [[ -z $(find "$BATS_TEST_TMPDIR" "$ROOT" -name "$FIXTURE_ESCAPE_NAME" 2> /dev/null) ]] || fail "the escape wrote a file"
