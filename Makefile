@@ -120,9 +120,11 @@ PARENT_stage09 := stage08
 PARENT_stage10 := stage09
 PARENT_stage11 := stage03
 PARENT_stage12 := stage10
+PARENT_stage13 := stage12
 IDEA_FILE_stage06 := co_server.c
 IDEA_FILE_stage11 := server.c
 IDEA_FILE_stage12 := worker.c
+IDEA_FILE_stage13 := worker.c
 idea_file = $(firstword $(wildcard stages/$(1)_*.c stages/$(1)_*/$(IDEA_FILE_$(1))))
 DIFF_A = $(or $(A),$(PARENT_$(B)))
 diff:

@@ -57,10 +57,17 @@
 #include "options.h"
 #include "worker.h"
 
+/* stage13 compiles this master around its io_uring workers, naming itself,
+ * its shared listener and a check to make before any worker starts. */
+#ifndef STAGE_NAME
+#define STAGE_NAME      "stage12"
+#define STAGE_EXCLUSIVE "EPOLLEXCLUSIVE"
+#endif
+
 #define MAX_WORKERS   64
 #define STOP_GRACE_MS 7000 /* workers drain for 5 s; then they are killed */
 
-static struct server_options opt = SERVER_OPTIONS_DEFAULTS("stage12");
+static struct server_options opt = SERVER_OPTIONS_DEFAULTS(STAGE_NAME);
 static long nworkers, idle_seconds = 60, max_conns, exclusive;
 
 struct shared_counts { /* in memory shared with the workers */
@@ -298,11 +305,14 @@ int main(int argc, char **argv)
         "  -w N        worker processes (default: number of CPUs)\n"
         "  -t SECONDS  idle keep-alive and unfinished-request timeout (default 60)\n"
         "  -c MAX      connection cap, all workers together (default: from the fd limit)\n"
-        "  -e          one listener shared with EPOLLEXCLUSIVE instead of SO_REUSEPORT\n",
+        "  -e          one listener shared (" STAGE_EXCLUSIVE ") instead of SO_REUSEPORT\n",
         on_option,
         NULL,
     };
     parse_options(argc, argv, &opt, &extra);
+#ifdef BEFORE_WORKERS
+    BEFORE_WORKERS();
+#endif
     install_signal_handlers(); /* SIGPIPE ignored, in the workers too */
     master_pid = getpid();
 
@@ -316,7 +326,8 @@ int main(int argc, char **argv)
     long soft_was;
     long nofile = raise_fd_limit(&soft_was);
     /* Each worker is its own process with its own descriptor table; keep
-     * some for the file cache, the epoll instance, the reserve and stdio. */
+     * some for the file cache, the epoll instance (or ring), the reserve
+     * and stdio. */
     long per_worker =
         nofile > 2 * (FILECACHE_SLOTS + 64) ? nofile - FILECACHE_SLOTS - 64 : nofile / 2;
     if (max_conns == 0)
@@ -341,15 +352,15 @@ int main(int argc, char **argv)
     }
 
     fprintf(stderr,
-            "stage12: fd limit %ld (the hard limit; the soft limit was %ld), "
+            "%s: fd limit %ld (the hard limit; the soft limit was %ld), "
             "listen backlog %d, %ld worker%s (%s), at most %ld connections, idle timeout %ld s\n",
-            nofile, soft_was, backlog, nworkers, nworkers == 1 ? "" : "s",
-            exclusive ? "one listener, EPOLLEXCLUSIVE" : "SO_REUSEPORT listener each", max_conns,
+            opt.stage, nofile, soft_was, backlog, nworkers, nworkers == 1 ? "" : "s",
+            exclusive ? "one listener, " STAGE_EXCLUSIVE : "SO_REUSEPORT listener each", max_conns,
             idle_seconds);
     for (int i = 0; i < nworkers; i++)
         spawn_worker(i);
     /* The listeners queue connections already: ready even before the
-     * workers reach epoll_wait(). */
+     * workers wait for their first event. */
     announce_ready(&opt, listeners[0], "http", "docroot");
     int status = supervise(&signals);
     munmap(counts, sizeof *counts);

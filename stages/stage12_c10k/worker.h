@@ -1,4 +1,5 @@
-/* worker.h — one worker process: an epoll loop serving its own connections. */
+/* worker.h — one worker process: an epoll loop serving its own connections
+ * (stage13's worker.c runs an io_uring loop behind the same interface). */
 #ifndef STAGE12_WORKER_H
 #define STAGE12_WORKER_H
 
@@ -8,7 +9,7 @@
 struct worker_config {
     const struct server_options *opt;
     int listen_fd;           /* this worker's listener (or the shared one) */
-    int exclusive;           /* shared listener: register it with EPOLLEXCLUSIVE */
+    int exclusive;           /* -e: the listener is shared by all workers */
     int idle_ms;             /* -t: idle keep-alive / unfinished request timeout */
     long max_conns;          /* -c: for all workers together */
     atomic_long *open_conns; /* ...counted here, in memory shared by the workers */

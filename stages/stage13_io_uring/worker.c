@@ -43,7 +43,7 @@
  * SQPOLL (a kernel thread polling the SQ, so even io_uring_enter goes) is
  * not used: it spins a CPU per worker to save the one call per turn left.
  */
-#include "worker.h"
+#include "../stage12_c10k/worker.h"
 
 #include <errno.h>
 #include <fcntl.h>
