@@ -103,8 +103,14 @@ clean:
 # --- running -----------------------------------------------------------------
 STAGE ?= $(lastword $(filter-out stage11,$(STAGES)))
 PORT  ?= 8080
-run: bin/$(STAGE)
-	bin/$(STAGE) -p $(PORT) -r html
+# Without STAGE=, the newest stage runs; where it cannot start (stage13 exits
+# 2 where io_uring is refused, as in many containers) stage12 runs instead.
+FALLBACK := $(if $(filter file,$(origin STAGE)),$(filter-out $(STAGE),stage12))
+run: bin/$(STAGE) $(if $(FALLBACK),bin/$(FALLBACK))
+	@echo "bin/$(STAGE) -p $(PORT) -r html"; bin/$(STAGE) -p $(PORT) -r html || { \
+	    status=$$?; [ $$status = 2 ] && [ -n "$(FALLBACK)" ] || exit $$status; \
+	    echo "make run: $(STAGE) could not start; running $(FALLBACK) instead"; \
+	    exec bin/$(FALLBACK) -p $(PORT) -r html; }
 
 # `make diff B=stage07` shows what stage07 adds to the stage it was written
 # from (A= compares with another).  Stages 03-06 each start again from 02.

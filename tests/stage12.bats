@@ -120,6 +120,7 @@ teardown() {
 
 @test "stage12: from a soft fd limit of 512, raised to the hard limit" { check_fd_limit_raised_from_512; }
 @test "stage12: -w 3 runs three single-threaded workers, SIGTERM ends all" { check_workers_and_stop; }
+@test "stage12: Ctrl-C (SIGINT to the process group) ends all, restarts none" { check_ctrl_c_whole_group; }
 @test "stage12: -e (shared listener, EPOLLEXCLUSIVE) serves too" { check_exclusive_mode; }
 @test "stage12: a killed worker is replaced, and no request is lost" { check_worker_replaced; }
 @test "stage12: -t 1 closes a silent connection, -t 60 does not" { check_idle_timeout; }
@@ -140,6 +141,30 @@ teardown() {
 @test "out of descriptors (EMFILE): no spin, bounded log, serves again" { check_emfile_idle_crowd --expect-emfile -w 1 -c 1000; }
 
 # ---- the stage-specific checks ------------------------------------------------------
+
+# Ctrl-C in a terminal sends SIGINT to the whole foreground process group:
+# the workers get it as well as the master, and may be gone before the
+# master looks.  They were stopped, not crashed: nothing is restarted.
+check_ctrl_c_whole_group() {
+    stop_server
+    SERVER_WRAPPER="setsid ${SERVER_WRAPPER:-}" start_server -w 2 || return 1
+    local pgid
+    pgid=$(ps -o pgid= -p "$SERVER_PID" | tr -d ' ')
+    [[ $pgid == "$SERVER_PID" ]] || fail "the server does not lead its own process group (pgid '$pgid')" || return 1
+    local workers w pid=$SERVER_PID status=0
+    workers=$(child_pids "$pid")
+    [[ $(wc -w <<< "$workers") == 2 ]] || fail "expected 2 workers: $workers" || return 1
+    kill -INT -- "-$pgid"
+    wait_until 10 eval '! process_alive '"$pid" || fail "still running 10 s after SIGINT" || return 1
+    SERVER_PID=
+    wait "$pid" || status=$?
+    [[ $status == 0 ]] || fail "exit status $status:" "$(cat "$SERVER_LOG")" || return 1
+    for w in $workers; do
+        wait_until 2 eval '! process_alive '"$w" || fail "worker $w still alive" || return 1
+    done
+    [[ -z $(pgrep -g "$pgid") ]] || fail "left in the process group: $(pgrep -g "$pgid")" || return 1
+    ! grep -q 'restarting' "$SERVER_LOG" || fail "a worker stopped by the group's SIGINT was restarted:" "$(cat "$SERVER_LOG")"
+}
 
 # The same from a low soft limit (512), as a login shell often gives: the
 # server raises it to the hard limit itself.

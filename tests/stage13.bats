@@ -130,6 +130,7 @@ teardown() {
 @test "stage13: fd limit raised to the hard limit and reported" { check_fd_limit_reported; }
 @test "stage13: from a soft fd limit of 512, raised to the hard limit" { check_fd_limit_raised_from_512; }
 @test "stage13: -w 3 runs three workers, SIGTERM ends all" { check_workers_and_stop; }
+@test "stage13: Ctrl-C (SIGINT to the process group) ends all, restarts none" { check_ctrl_c_whole_group; }
 @test "stage13: -e (one shared listener, exclusive accepts) serves too" { check_exclusive_mode; }
 @test "stage13: a killed worker is replaced, and no request is lost" { check_worker_replaced; }
 @test "stage13: -t 1 closes a silent connection, -t 60 does not" { check_idle_timeout; }

@@ -280,9 +280,12 @@ static int supervise(const sigset_t *signals)
     for (;;) {
         struct timespec tick = { 0, 100 * 1000 * 1000 };
         int sig = sigtimedwait(signals, NULL, stopping ? &tick : NULL);
-        if (reap_workers(stopping))
+        /* Ctrl-C signals the whole process group: the workers stop too, and
+         * may be gone already.  Reap them as stopping, not as crashed. */
+        int stop_asked = sig == SIGTERM || sig == SIGINT;
+        if (reap_workers(stopping || stop_asked))
             failed = 1;
-        if ((sig == SIGTERM || sig == SIGINT || failed) && !stopping) {
+        if ((stop_asked || failed) && !stopping) {
             stopping = 1;
             give_up = mono_ms() + STOP_GRACE_MS;
             for (int i = 0; i < nlisteners; i++)
