@@ -151,14 +151,12 @@ check_ctrl_c_whole_group() {
     local pgid
     pgid=$(ps -o pgid= -p "$SERVER_PID" | tr -d ' ')
     [[ $pgid == "$SERVER_PID" ]] || fail "the server does not lead its own process group (pgid '$pgid')" || return 1
-    local workers w pid=$SERVER_PID status=0
-    workers=$(child_pids "$pid")
+    local workers w
+    workers=$(child_pids "$SERVER_PID")
     [[ $(wc -w <<< "$workers") == 2 ]] || fail "expected 2 workers: $workers" || return 1
     kill -INT -- "-$pgid"
-    wait_until 10 eval '! process_alive '"$pid" || fail "still running 10 s after SIGINT" || return 1
-    SERVER_PID=
-    wait "$pid" || status=$?
-    [[ $status == 0 ]] || fail "exit status $status:" "$(cat "$SERVER_LOG")" || return 1
+    stop_server INT
+    [[ $SERVER_STATUS == 0 ]] || fail "exit status $SERVER_STATUS:" "$(cat "$SERVER_LOG")" || return 1
     for w in $workers; do
         wait_until 2 eval '! process_alive '"$w" || fail "worker $w still alive" || return 1
     done

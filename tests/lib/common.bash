@@ -222,7 +222,7 @@ stop_server() {
     local pid=$SERVER_PID sig=${1:-TERM} descendants
     SERVER_PID=
     descendants=$(for d in $(descendant_pids "$pid"); do echo "$d:$(proc_start "$d")"; done)
-    kill -"$sig" "$pid" 2>/dev/null
+    kill -"$sig" "$pid" 2>/dev/null || true # it may have stopped already (a signal to its group)
     local deadline=$(($(now_ms) + STOP_TIMEOUT * 1000))
     while process_alive "$pid" && (($(now_ms) < deadline)); do
         sleep 0.02
