@@ -145,6 +145,8 @@ teardown() {
 # Ctrl-C in a terminal sends SIGINT to the whole foreground process group:
 # the workers get it as well as the master, and may be gone before the
 # master looks.  They were stopped, not crashed: nothing is restarted.
+# That order is a race; SIGSTOP holds the master while the workers go, so
+# the check meets it every time (its SIGINT waits, pending, for SIGCONT).
 check_ctrl_c_whole_group() {
     stop_server
     SERVER_WRAPPER="setsid ${SERVER_WRAPPER:-}" start_server -w 2 || return 1
@@ -154,7 +156,14 @@ check_ctrl_c_whole_group() {
     local workers w
     workers=$(child_pids "$SERVER_PID")
     [[ $(wc -w <<< "$workers") == 2 ]] || fail "expected 2 workers: $workers" || return 1
+    kill -STOP "$SERVER_PID"
     kill -INT -- "-$pgid"
+    local gone=1
+    for w in $workers; do
+        wait_until 5 eval '! process_alive '"$w" || gone=0
+    done
+    kill -CONT "$SERVER_PID"
+    ((gone)) || fail "the workers did not stop on SIGINT" || return 1
     stop_server INT
     [[ $SERVER_STATUS == 0 ]] || fail "exit status $SERVER_STATUS:" "$(cat "$SERVER_LOG")" || return 1
     for w in $workers; do

@@ -281,8 +281,13 @@ static int supervise(const sigset_t *signals)
         struct timespec tick = { 0, 100 * 1000 * 1000 };
         int sig = sigtimedwait(signals, NULL, stopping ? &tick : NULL);
         /* Ctrl-C signals the whole process group: the workers stop too, and
-         * may be gone already.  Reap them as stopping, not as crashed. */
-        int stop_asked = sig == SIGTERM || sig == SIGINT;
+         * may be gone already.  Reap them as stopping, not as crashed, also
+         * when SIGCHLD came out first (the order of pending signals is not
+         * specified) or the wait ended in EINTR (after SIGSTOP/SIGCONT). */
+        sigset_t pending;
+        sigpending(&pending);
+        int stop_asked = sig == SIGTERM || sig == SIGINT || sigismember(&pending, SIGTERM) ||
+                         sigismember(&pending, SIGINT);
         if (reap_workers(stopping || stop_asked))
             failed = 1;
         if ((stop_asked || failed) && !stopping) {
